@@ -1,0 +1,18 @@
+import type { Filter } from '../lib/scheduler/filter';
+import { SchedulerError } from '../lib/scheduler/filter';
+import type { SchedulerNode } from '../lib/scheduler/node';
+
+/** Keeps nodes whose engine is healthy (HealthIndicator > 0). */
+export class HealthFilter implements Filter {
+  readonly name = 'health';
+
+  filter(_request: unknown, nodes: SchedulerNode[]): SchedulerNode[] {
+    const healthy = nodes.filter((n) => n.healthIndicator > 0);
+    if (healthy.length === 0) throw new SchedulerError('No healthy node available in the cluster', 503);
+    return healthy;
+  }
+
+  describe(): string[] {
+    return [];
+  }
+}

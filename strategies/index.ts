@@ -1,0 +1,17 @@
+import type { Strategy } from '../lib/scheduler/strategy';
+import { SpreadStrategy } from './spread';
+
+const FACTORIES: Record<string, () => Strategy> = {
+  spread: () => new SpreadStrategy(),
+};
+
+/** Aliases accepted by `--strategy` (classic accepted "binpacking"). */
+const ALIASES: Record<string, string> = { binpacking: 'binpack' };
+
+export const DEFAULT_STRATEGY = 'spread';
+
+export function createStrategy(name: string): Strategy {
+  const factory = FACTORIES[ALIASES[name] ?? name];
+  if (!factory) throw new Error('strategy not supported');
+  return factory();
+}
