@@ -38,7 +38,7 @@ export function parseFlags(specs: FlagSpec[], args: string[], command: string): 
   } catch (err) {
     throw new UsageError(`${(err as Error).message.split('\n')[0]}. See 'swarm ${command} --help'.`);
   }
-  const values: FlagValues = { ...parsed.values };
+  const values = { ...parsed.values } as FlagValues;
   for (const spec of specs) {
     if (values[spec.name] !== undefined) continue;
     const fromEnv = spec.env ? process.env[spec.env] : undefined;
