@@ -1,0 +1,61 @@
+/**
+ * A real etcd 3.4 for tests: free loopback ports, its own data dir. stop()/kill() and restart()
+ * (same ports, same data dir) produce a store outage and recovery.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, TrackedProcess, waitUntil } from './kv-support';
+
+export interface EtcdServer {
+  /** host:port of the client endpoint. */
+  endpoint: string;
+  dataDir: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  /** Stops it and removes the data dir. */
+  destroy(): Promise<void>;
+}
+
+export async function startEtcd(): Promise<EtcdServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'swarm-ts-etcd-'));
+  const clientPort = await freePort();
+  const peerPort = await freePort();
+  const client = `http://127.0.0.1:${clientPort}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  const args = [
+    '--name', 'swarm-ts-test',
+    '--data-dir', join(dir, 'data'),
+    '--listen-client-urls', client,
+    '--advertise-client-urls', client,
+    '--listen-peer-urls', peer,
+    '--initial-advertise-peer-urls', peer,
+    '--initial-cluster', `swarm-ts-test=${peer}`,
+  ];
+  let proc: TrackedProcess | undefined;
+  const start = async (): Promise<void> => {
+    proc = TrackedProcess.start('etcd', args, join(dir, 'etcd.log'));
+    const started = proc;
+    await waitUntil(async () => {
+      if (!started.running) throw new Error('etcd exited');
+      const res = await fetch(`${client}/health`);
+      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+    }, 20_000, `etcd on ${client} (log: ${join(dir, 'etcd.log')})`);
+  };
+  await start();
+  return {
+    endpoint: `127.0.0.1:${clientPort}`,
+    dataDir: join(dir, 'data'),
+    stop: async () => proc?.stop(),
+    kill: async () => proc?.kill(),
+    restart: async () => {
+      await proc?.stop();
+      await start();
+    },
+    destroy: async () => {
+      await proc?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

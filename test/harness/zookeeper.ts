@@ -1,0 +1,76 @@
+/**
+ * A real ZooKeeper 3.8 (Debian's `zookeeper` package) for tests, run as `java ... QuorumPeerMain
+ * zoo.cfg` directly: Debian's zkEnv.sh hard-codes /etc and /var/log paths, and running java
+ * ourselves gives us its pid. Own dataDir, clientPort, no admin server. tickTime 500ms makes
+ * session timeouts of 1s..60s possible, so TTL tests can use short TTLs.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, TrackedProcess, waitUntil } from './kv-support';
+
+const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar';
+
+export interface ZookeeperServer {
+  endpoint: string;
+  stop(): Promise<void>;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+/** ZooKeeper's "ruok" four-letter command answers "imok" once the server serves clients. */
+function ruok(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => socket.end('ruok'));
+    let reply = '';
+    socket.on('data', (d) => (reply += d.toString()));
+    socket.on('close', () => resolve(reply === 'imok'));
+    socket.on('error', () => resolve(false));
+  });
+}
+
+export async function startZookeeper(): Promise<ZookeeperServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'swarm-ts-zk-'));
+  const port = await freePort();
+  const config = join(dir, 'zoo.cfg');
+  writeFileSync(
+    config,
+    [
+      'tickTime=500',
+      `dataDir=${join(dir, 'data')}`,
+      `clientPort=${port}`,
+      'clientPortAddress=127.0.0.1',
+      'admin.enableServer=false',
+      '4lw.commands.whitelist=ruok,srvr',
+      'minSessionTimeout=1000',
+      'maxSessionTimeout=60000',
+      '',
+    ].join('\n'),
+  );
+  const args = ['-cp', ZOOKEEPER_CLASSPATH, `-Dzookeeper.log.dir=${dir}`, '-Dzookeeper.admin.enableServer=false', '-Xmx256m', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config];
+  let proc: TrackedProcess | undefined;
+  const start = async (): Promise<void> => {
+    proc = TrackedProcess.start('java', args, join(dir, 'zookeeper.log'), { ...process.env, ZOO_LOG_DIR: dir });
+    const started = proc;
+    await waitUntil(async () => {
+      if (!started.running) throw new Error('zookeeper exited');
+      return ruok(port);
+    }, 30_000, `zookeeper on 127.0.0.1:${port} (log: ${join(dir, 'zookeeper.log')})`);
+  };
+  await start();
+  return {
+    endpoint: `127.0.0.1:${port}`,
+    stop: async () => proc?.stop(),
+    kill: async () => proc?.kill(),
+    restart: async () => {
+      await proc?.stop();
+      await start();
+    },
+    destroy: async () => {
+      await proc?.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
