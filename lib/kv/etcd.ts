@@ -228,9 +228,11 @@ function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** gRPC's messages are long-winded ("14 UNAVAILABLE: No connection established. Last error: ..."). */
 function wrapError(err: Error): StoreError {
-  const message = err.message.replace(/^\d+ [A-Z_]+: /, '');
-  return new StoreError(`etcd: ${message}`);
+  const unreachable = /Last error: (?:Error: )?(.*?)\.?(?: Resolution note:.*)?$/.exec(err.message);
+  if (unreachable) return new StoreError(`etcd unreachable: ${unreachable[1]}`);
+  return new StoreError(`etcd: ${err.message.replace(/^\d+ [A-Z_]+: /, '')}`);
 }
 
 async function wrap<T>(promise: Promise<T>): Promise<T> {
