@@ -229,7 +229,12 @@ class Engine implements EngineHandle {
   }
 
   private async start(): Promise<void> {
+    // Stale pidfiles from a killed run: dockerd refuses to start if its pidfile names a live
+    // pid, and waits for "still running" containerd if containerd's does. A killed process can
+    // linger as a zombie (where pid 1 does not reap), which kill(pid, 0) reports as alive; we
+    // know both are dead (killLeftoversSync), so remove the files.
     fs.rmSync(path.join(this.dir, 'pid'), { force: true });
+    fs.rmSync(path.join(this.dir, 'x', 'containerd', 'containerd.pid'), { force: true });
     const proc = spawnTracked({
       name: this.name,
       command: 'unshare',

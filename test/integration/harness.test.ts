@@ -3,9 +3,13 @@
  * would fail for reasons unrelated to the manager.
  */
 import { strict as assert } from 'assert';
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { getEngines } from './cluster-fixture';
 import { docker } from '../harness/docker-cli';
 import { EngineSet, startEngines } from '../harness/engines';
+import { startManager } from '../harness/manager';
 import { isPortOpen } from '../harness/ports';
 import { pidAlive } from '../harness/processes';
 import { waitFor } from '../harness/wait';
@@ -33,7 +37,10 @@ describe('harness: shared real engines', () => {
   });
 
   it('gives each engine its labels, visible in docker info', async () => {
-    const seen = await Promise.all(set.engines.map(async (engine) => (await engine.docker().info()).Labels as string[]));
+    // dockerd does not keep the order of --label flags.
+    const seen = await Promise.all(
+      set.engines.map(async (engine) => ((await engine.docker().info()).Labels as string[]).sort()),
+    );
     assert.deepEqual(seen, [
       ['disk=ssd', 'zone=a'],
       ['disk=hdd', 'zone=b'],
@@ -108,5 +115,59 @@ describe('harness: engine failure, restart and stop (own engines)', () => {
       await waitFor(() => !pidAlive(pid), 5000, `pid ${pid} to be gone after stop()`);
     }
     assert.equal(await isPortOpen(engine.port), false);
+  });
+});
+
+describe('harness: nothing leaks when the test process dies', () => {
+  const fixture = path.join(__dirname, 'fixtures', 'engine-then-die.js');
+
+  async function runAndDie(how: 'SIGTERM' | 'SIGINT' | 'crash'): Promise<void> {
+    const child = spawn(process.execPath, [fixture, how], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const line = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk.toString('utf8');
+        if (out.includes('\n')) resolve(out.split('\n')[0]);
+      });
+      child.once('exit', (code) => reject(new Error(`fixture exited early with code ${code}: ${stderr}`)));
+    });
+    const started = JSON.parse(line) as { dockerd: number; container: number; dir: string };
+    assert.ok(pidAlive(started.dockerd) && pidAlive(started.container));
+    if (how !== 'crash') child.kill(how);
+    await exited;
+    if (how === 'crash') assert.match(stderr, /deliberate crash/);
+    assert.equal(pidAlive(started.dockerd), false, 'dockerd was killed');
+    await waitFor(() => !pidAlive(started.container), 5000, 'the container process to be killed');
+    assert.equal(fs.existsSync(started.dir), false, 'the engine dir was removed');
+  }
+
+  it('kills the engine, its containers and removes its dir on SIGTERM', async () => {
+    await runAndDie('SIGTERM');
+  });
+
+  it('does the same on SIGINT (Ctrl-C)', async () => {
+    await runAndDie('SIGINT');
+  });
+
+  it('does the same on an uncaught exception', async () => {
+    await runAndDie('crash');
+  });
+});
+
+describe('harness: startManager', () => {
+  it('rejects with the manager log when the manager exits before serving', async () => {
+    const started = Date.now();
+    await assert.rejects(
+      startManager(['--strategy', 'no-such-strategy', 'nodes://127.0.0.1:1']),
+      (err: Error) => {
+        assert.match(err.message, /swarm manage exited before answering \/_ping/);
+        assert.match(err.message, /last lines of .*\.log:\n\S/);
+        return true;
+      },
+    );
+    assert.ok(Date.now() - started < 15_000, 'fails fast instead of waiting for the timeout');
   });
 });
