@@ -6,6 +6,7 @@
  * - watches are blocking queries (`?index=&wait=`), re-issued with the last X-Consul-Index;
  * - one endpoint only ("consul does not support multiple endpoints").
  */
+import { EventEmitter } from 'node:events';
 import { Agent as HttpsAgent } from 'node:https';
 import Consul = require('consul');
 import type { StoreConfig } from './config';
@@ -20,6 +21,13 @@ interface ConsulItem {
   Value: string | null;
   Session?: string;
 }
+
+/**
+ * The client returns [response, body] only when the request's ctx is an EventEmitter with
+ * `includeResponse` (how its own Watch gets X-Consul-Index); emitting 'cancel' on it aborts.
+ */
+type RequestContext = EventEmitter & { includeResponse: true };
+const requestContext = (): RequestContext => Object.assign(new EventEmitter(), { includeResponse: true as const });
 
 /** The response as the client hands it out with `ctx.includeResponse` (needed for X-Consul-Index). */
 interface RawResponse {
@@ -96,11 +104,16 @@ class ConsulStore implements Store {
   }
 
   /** One (possibly blocking) read of a key or a tree, with its X-Consul-Index. */
-  private async blockingRead(key: string, recurse: boolean, index?: string): Promise<{ pairs: KVPair[]; index: string; items: ConsulItem[] }> {
+  private async blockingRead(
+    key: string,
+    recurse: boolean,
+    index?: string,
+    ctx: RequestContext = requestContext(),
+  ): Promise<{ pairs: KVPair[]; index: string; items: ConsulItem[] }> {
     const name = normalizeKey(key);
     const blocking = index !== undefined ? { index, wait: `${BLOCKING_WAIT_S}s` } : {};
     const timeout = index !== undefined ? BLOCKING_WAIT_S * 1000 + this.config.timeoutMs : this.config.timeoutMs;
-    const options = this.opts({ key: recurse ? `${name}/` : name, recurse, ...blocking, ctx: { includeResponse: true } }, timeout);
+    const options = this.opts({ key: recurse ? `${name}/` : name, recurse, ...blocking, ctx }, timeout);
     const [res, data] = (await this.request(() => this.client.kv.get(options as { key: string; recurse: true }))) as unknown as [
       RawResponse,
       ConsulItem[] | ConsulItem | undefined,
@@ -124,12 +137,13 @@ class ConsulStore implements Store {
    */
   private blockingWatch(key: string, recurse: boolean, report: (pairs: KVPair[]) => void, onError: (err: Error) => void): () => void {
     let stopped = false;
+    const ctx = requestContext();
     void (async () => {
       let index: string | undefined;
       let last: KVPair[] | undefined;
       try {
         while (!stopped) {
-          const result = await this.blockingRead(key, recurse, index);
+          const result = await this.blockingRead(key, recurse, index, ctx);
           if (stopped) return;
           if (!last || !samePairs(last, result.pairs)) {
             last = result.pairs;
@@ -144,6 +158,7 @@ class ConsulStore implements Store {
     })();
     return () => {
       stopped = true;
+      ctx.emit('cancel'); // aborts the blocking query in flight
     };
   }
 
@@ -205,6 +220,7 @@ class ConsulStore implements Store {
 class ConsulLock implements Lock {
   private session?: string;
   private renewTimer?: NodeJS.Timeout;
+  private resolveLost?: () => void;
 
   constructor(private readonly store: ConsulStore, private readonly key: string, private readonly options: LockOptions) {}
 
@@ -227,6 +243,7 @@ class ConsulLock implements Lock {
 
   private keepAlive(session: string): Promise<void> {
     return new Promise<void>((resolve) => {
+      this.resolveLost = resolve;
       const lost = (): void => {
         if (this.renewTimer) clearInterval(this.renewTimer);
         if (this.session === session) this.session = undefined;
@@ -261,6 +278,7 @@ class ConsulLock implements Lock {
     this.session = undefined;
     if (this.renewTimer) clearInterval(this.renewTimer);
     if (session) await this.store.releaseLock(this.key, session);
+    this.resolveLost?.();
   }
 }
 

@@ -162,6 +162,7 @@ class EtcdStore implements Store {
  */
 class EtcdLock implements Lock {
   private lease?: ReturnType<Etcd3['lease']>;
+  private resolveLost?: () => void;
 
   constructor(
     private readonly client: Etcd3,
@@ -173,7 +174,10 @@ class EtcdLock implements Lock {
   async acquire(): Promise<{ lost: Promise<void> }> {
     for (;;) {
       const lease = this.client.lease(ttlSeconds(this.options.ttlMs));
-      const lost = new Promise<void>((resolve) => lease.on('lost', () => resolve()));
+      const lost = new Promise<void>((resolve) => {
+        lease.on('lost', () => resolve());
+        this.resolveLost = resolve;
+      });
       try {
         const leaseId = await lease.grant();
         const res = await this.client
@@ -216,6 +220,7 @@ class EtcdLock implements Lock {
     const lease = this.lease;
     this.lease = undefined;
     if (lease) await lease.revoke().catch(() => undefined); // revoking deletes the key bound to it
+    this.resolveLost?.();
   }
 }
 

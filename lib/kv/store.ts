@@ -49,8 +49,9 @@ export interface LockOptions {
 
 /**
  * A mutual-exclusion lock with a TTL, the primitive leader election needs: `acquire` waits until
- * this holder owns the key, then `lost` resolves if ownership goes away (TTL expiry after a
- * partition, session loss, someone deleting the key).
+ * this holder owns the key (value = options.value), then `lost` resolves once it no longer does:
+ * after release(), or when ownership goes away (TTL expiry after a partition, session loss).
+ * One Lock object is one candidate; acquire again after `lost` to campaign again.
  */
 export interface Lock {
   acquire(): Promise<{ lost: Promise<void> }>;

@@ -5,7 +5,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, TrackedProcess, waitUntil } from './kv-support';
+import { freePort } from './ports';
+import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
+import { waitFor } from './wait';
 
 export interface EtcdServer {
   /** host:port of the client endpoint. */
@@ -35,26 +37,26 @@ export async function startEtcd(): Promise<EtcdServer> {
   ];
   let proc: TrackedProcess | undefined;
   const start = async (): Promise<void> => {
-    proc = TrackedProcess.start('etcd', args, join(dir, 'etcd.log'));
+    proc = spawnTracked({ name: 'etcd', command: 'etcd', args, logDir: dir });
     const started = proc;
-    await waitUntil(async () => {
-      if (!started.running) throw new Error('etcd exited');
+    await waitFor(async () => {
+      if (!started.isRunning()) throw new Error(`etcd exited: see ${started.logFile}`);
       const res = await fetch(`${client}/health`);
       return res.ok && ((await res.json()) as { health?: string }).health === 'true';
-    }, 20_000, `etcd on ${client} (log: ${join(dir, 'etcd.log')})`);
+    }, 20_000, `etcd on ${client}`);
   };
   await start();
   return {
     endpoint: `127.0.0.1:${clientPort}`,
     dataDir: join(dir, 'data'),
-    stop: async () => proc?.stop(),
-    kill: async () => proc?.kill(),
+    stop: async () => proc && stop(proc.pid),
+    kill: async () => proc && kill(proc.pid),
     restart: async () => {
-      await proc?.stop();
+      if (proc) await stop(proc.pid);
       await start();
     },
     destroy: async () => {
-      await proc?.stop();
+      if (proc) await stop(proc.pid);
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -8,7 +8,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, TrackedProcess, waitUntil } from './kv-support';
+import { freePort } from './ports';
+import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
+import { waitFor } from './wait';
 
 const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar';
 
@@ -52,24 +54,24 @@ export async function startZookeeper(): Promise<ZookeeperServer> {
   const args = ['-cp', ZOOKEEPER_CLASSPATH, `-Dzookeeper.log.dir=${dir}`, '-Dzookeeper.admin.enableServer=false', '-Xmx256m', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config];
   let proc: TrackedProcess | undefined;
   const start = async (): Promise<void> => {
-    proc = TrackedProcess.start('java', args, join(dir, 'zookeeper.log'), { ...process.env, ZOO_LOG_DIR: dir });
+    proc = spawnTracked({ name: 'zookeeper', command: 'java', args, env: { ZOO_LOG_DIR: dir }, logDir: dir });
     const started = proc;
-    await waitUntil(async () => {
-      if (!started.running) throw new Error('zookeeper exited');
+    await waitFor(async () => {
+      if (!started.isRunning()) throw new Error(`zookeeper exited: see ${started.logFile}`);
       return ruok(port);
-    }, 30_000, `zookeeper on 127.0.0.1:${port} (log: ${join(dir, 'zookeeper.log')})`);
+    }, 30_000, `zookeeper on 127.0.0.1:${port}`);
   };
   await start();
   return {
     endpoint: `127.0.0.1:${port}`,
-    stop: async () => proc?.stop(),
-    kill: async () => proc?.kill(),
+    stop: async () => proc && stop(proc.pid),
+    kill: async () => proc && kill(proc.pid),
     restart: async () => {
-      await proc?.stop();
+      if (proc) await stop(proc.pid);
       await start();
     },
     destroy: async () => {
-      await proc?.stop();
+      if (proc) await stop(proc.pid);
       rmSync(dir, { recursive: true, force: true });
     },
   };
