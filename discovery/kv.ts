@@ -13,9 +13,12 @@ import type { Discovery, DiscoveryFactory, DiscoveryOptions, DiscoveryWatcher } 
 import { DiscoveryError } from './discovery';
 import { isHostPort } from './range';
 
-/** Bound on connecting to / one request against the store: never more than a heartbeat, 1s..10s. */
+/**
+ * Bound on connecting to / one request against the store: half a heartbeat (so an unreachable
+ * store is reported within the heartbeat, e.g. within `swarm list --timeout`), 1s..10s.
+ */
 function storeTimeoutMs(heartbeatMs: number): number {
-  return Math.min(10_000, Math.max(1_000, heartbeatMs));
+  return Math.min(10_000, Math.max(1_000, heartbeatMs / 2));
 }
 
 class KvDiscovery implements Discovery {

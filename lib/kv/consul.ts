@@ -288,7 +288,7 @@ class ConsulLock implements Lock {
  * agent --ttl must be at least 20s.
  */
 function sessionTtl(ttlMs: number): string {
-  return `${Math.max(1, Math.round(ttlMs / 2000))}s`;
+  return `${Math.max(1, Math.ceil(ttlMs / 2))}ms`;
 }
 
 function splitHostPort(endpoint: string): [string, number] {
