@@ -27,9 +27,10 @@ ${flagHelp(FLAGS)}
     const { values, positionals } = parseFlags(FLAGS, args, 'create');
     if (positionals.length > 0) throw new UsageError("the `create` command takes no arguments. See 'swarm create --help'.");
     const options = keyValueOptions((values['discovery-opt'] as string[]) ?? [], '--discovery-opt');
-    process.stderr.write(NOTICE);
     try {
-      process.stdout.write(`${await createToken(tokenServiceUrl(options))}\n`);
+      const token = await createToken(tokenServiceUrl(options));
+      process.stderr.write(NOTICE);
+      process.stdout.write(`${token}\n`);
     } catch (err) {
       if (err instanceof DiscoveryError) throw new UsageError(err.message);
       throw err;
