@@ -37,7 +37,11 @@ class KvDiscovery implements Discovery {
     }
     log.debug(config.tls ? 'Initializing discovery with TLS' : 'Initializing discovery without TLS', { backend, endpoints: config.endpoints });
     this.directory = nodesDirectory(config.prefix, options.options);
-    this.store = createStore(config, { sessionTimeoutMs: options.ttlMs > 0 ? options.ttlMs : undefined });
+    try {
+      this.store = createStore(config, { sessionTimeoutMs: options.ttlMs > 0 ? options.ttlMs : undefined });
+    } catch (err) {
+      throw new DiscoveryError((err as Error).message);
+    }
   }
 
   watch(watcher: DiscoveryWatcher): void {

@@ -13,11 +13,29 @@ import { directChildren, normalizeKey, samePairs, StoreError } from './store';
 const toEtcd = (key: string): string => `/${normalizeKey(key)}`;
 const fromEtcd = (key: Buffer | string): string => normalizeKey(key.toString());
 
+/**
+ * grpc-js passes an IP endpoint as the TLS servername, for which Node prints DEP0123 on stderr.
+ * The warning is about grpc-js internals, not anything the user did, and it would break the
+ * CLI's one-line errors, so exactly that warning is dropped (others pass through).
+ */
+let servernameWarningFiltered = false;
+function filterServernameWarning(): void {
+  if (servernameWarningFiltered) return;
+  servernameWarningFiltered = true;
+  const emitWarning = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const code = typeof rest[0] === 'object' && rest[0] !== null ? (rest[0] as { code?: string }).code : rest[1];
+    if (code === 'DEP0123') return;
+    emitWarning(warning, ...rest);
+  }) as typeof process.emitWarning;
+}
+
 class EtcdStore implements Store {
   private readonly client: Etcd3;
 
   constructor(private readonly config: StoreConfig) {
     const scheme = config.tls ? 'https' : 'http';
+    if (config.tls) filterServernameWarning();
     this.client = new Etcd3({
       hosts: config.endpoints.map((e) => `${scheme}://${e}`),
       dialTimeout: config.timeoutMs,

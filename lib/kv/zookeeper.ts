@@ -305,5 +305,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promi
 }
 
 export function createZookeeperStore(config: StoreConfig, sessionTimeoutMs: number): Store {
+  // Classic silently ignored TLS for zk; connecting in plain text when asked for TLS is worse than failing.
+  if (config.tls) throw new StoreError('zk discovery does not support TLS (kv.cacertfile, kv.certfile, kv.keyfile)');
   return new ZookeeperStore(config, sessionTimeoutMs);
 }

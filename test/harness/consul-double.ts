@@ -22,7 +22,9 @@
  * tests so TTL expiry takes seconds.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 
 interface Entry {
@@ -48,6 +50,8 @@ interface Session {
 export interface ConsulDoubleOptions {
   port?: number;
   sessionTtlMinMs?: number;
+  /** Serve HTTPS and require a client certificate signed by `ca` (Consul's verify_incoming). */
+  tls?: { ca: string; cert: string; key: string };
 }
 
 const DURATION = /^(\d+(?:\.\d+)?)(ns|us|ms|s|m|h)$/;
@@ -80,10 +84,17 @@ export class ConsulDouble {
   }
 
   async start(): Promise<void> {
-    const server = createServer((req, res) => {
+    const listener: RequestListener = (req, res) => {
       this.handle(req, res).catch((err: Error) => this.send(res, 500, err.message));
-    });
-    server.on('connection', (socket) => {
+    };
+    const tls = this.options.tls;
+    const server: Server = tls
+      ? createHttpsServer(
+          { ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key), requestCert: true, rejectUnauthorized: true },
+          listener,
+        )
+      : createServer(listener);
+    server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
@@ -105,6 +116,7 @@ export class ConsulDouble {
     this.server = undefined;
     if (!server) return;
     for (const socket of this.sockets) socket.destroy();
+    server.closeAllConnections();
     this.waiters.clear();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from './ports';
+import { freePort, isPortOpen } from './ports';
 import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
 import { waitFor } from './wait';
 
@@ -20,11 +20,16 @@ export interface EtcdServer {
   destroy(): Promise<void>;
 }
 
-export async function startEtcd(): Promise<EtcdServer> {
+export interface EtcdOptions {
+  /** Serve clients over TLS and require a client certificate signed by `ca`. */
+  tls?: { ca: string; cert: string; key: string };
+}
+
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   const dir = mkdtempSync(join(tmpdir(), 'swarm-ts-etcd-'));
   const clientPort = await freePort();
   const peerPort = await freePort();
-  const client = `http://127.0.0.1:${clientPort}`;
+  const client = `${options.tls ? 'https' : 'http'}://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   const args = [
     '--name', 'swarm-ts-test',
@@ -34,15 +39,23 @@ export async function startEtcd(): Promise<EtcdServer> {
     '--listen-peer-urls', peer,
     '--initial-advertise-peer-urls', peer,
     '--initial-cluster', `swarm-ts-test=${peer}`,
+    ...(options.tls
+      ? ['--cert-file', options.tls.cert, '--key-file', options.tls.key, '--trusted-ca-file', options.tls.ca, '--client-cert-auth']
+      : []),
   ];
+  // Readiness: with TLS, /health needs a client certificate, so wait for the port instead.
+  const ready = async (): Promise<boolean> => {
+    if (options.tls) return isPortOpen(clientPort);
+    const res = await fetch(`${client}/health`);
+    return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+  };
   let proc: TrackedProcess | undefined;
   const start = async (): Promise<void> => {
     proc = spawnTracked({ name: 'etcd', command: 'etcd', args, logDir: dir });
     const started = proc;
     await waitFor(async () => {
       if (!started.isRunning()) throw new Error(`etcd exited: see ${started.logFile}`);
-      const res = await fetch(`${client}/health`);
-      return res.ok && ((await res.json()) as { health?: string }).health === 'true';
+      return ready();
     }, 20_000, `etcd on ${client}`);
   };
   await start();
