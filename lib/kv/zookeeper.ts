@@ -12,6 +12,10 @@ import type { KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatc
 import { normalizeKey, samePairs, StoreError } from './store';
 
 const { CreateMode, Exception } = zookeeper;
+/** How long a disconnected client may try to reconnect before it is replaced by a fresh one. */
+const RECONNECT_GIVE_UP_MS = 5000;
+/** Emitted on a client this store stops using (closed, expired, replaced). */
+const CLIENT_DISCARDED = 'swarm-ts:discarded';
 const toPath = (key: string): string => `/${normalizeKey(key)}`;
 
 function codeOf(err: unknown): number | undefined {
@@ -21,32 +25,59 @@ function codeOf(err: unknown): number | undefined {
 
 class ZookeeperStore implements Store {
   private client?: Client;
-  private connected?: Promise<Client>;
+  private connected = false;
+  private disconnectedSince = 0;
   /** Watches to fail when the connection drops (ZooKeeper would otherwise just stall them). */
   private readonly onDisconnect = new Set<(err: Error) => void>();
 
   constructor(private readonly config: StoreConfig, private readonly sessionTimeoutMs: number) {}
 
   /**
-   * The connected client. A session that expired (store down longer than the timeout) leaves the
-   * client unusable, so a new one is made; waiting for a connection is bounded by timeoutMs.
+   * The connected client, waiting (at most timeoutMs) while it (re)connects. A session that
+   * expired leaves the client unusable, so a new one is made. node-zookeeper-client also, rarely,
+   * never reconnects after a server restart; a client disconnected for longer than
+   * RECONNECT_GIVE_UP_MS is replaced too (its ephemeral nodes are re-created by the next put).
    */
   private connection(): Promise<Client> {
-    if (!this.client) {
-      const client = zookeeper.createClient(this.config.endpoints.join(','), { sessionTimeout: this.sessionTimeoutMs, spinDelay: 500, retries: 0 });
-      this.client = client;
-      this.connected = new Promise<Client>((resolve) => client.once('connected', () => resolve(client)));
-      this.connected.catch(() => undefined);
-      client.on('disconnected', () => this.dropWatches(new StoreError(`zookeeper connection to ${this.config.endpoints.join(',')} lost`)));
-      client.on('expired', () => {
-        this.dropWatches(new StoreError('zookeeper session expired'));
-        if (this.client === client) this.client = undefined;
-        client.close();
-      });
-      client.connect();
+    if (this.client && !this.connected && Date.now() - this.disconnectedSince > Math.max(RECONNECT_GIVE_UP_MS, 2 * this.config.timeoutMs)) {
+      this.discardClient(this.client);
     }
-    const connected = this.connected as Promise<Client>;
+    if (!this.client) this.client = this.newClient();
+    const client = this.client;
+    if (this.connected) return Promise.resolve(client);
+    const connected = new Promise<Client>((resolve) => client.once('connected', () => resolve(client)));
     return withTimeout(connected, this.config.timeoutMs, `zookeeper: cannot connect to ${this.config.endpoints.join(',')}`);
+  }
+
+  private newClient(): Client {
+    const client = zookeeper.createClient(this.config.endpoints.join(','), { sessionTimeout: this.sessionTimeoutMs, spinDelay: 500, retries: 0 });
+    this.connected = false;
+    this.disconnectedSince = Date.now();
+    client.on('connected', () => {
+      if (this.client === client) this.connected = true;
+    });
+    client.on('disconnected', () => {
+      if (this.client !== client) return;
+      this.connected = false;
+      this.disconnectedSince = Date.now();
+      this.dropWatches(new StoreError(`zookeeper connection to ${this.config.endpoints.join(',')} lost`));
+    });
+    client.on('expired', () => {
+      if (this.client !== client) return;
+      this.dropWatches(new StoreError('zookeeper session expired'));
+      this.discardClient(client);
+    });
+    client.connect();
+    return client;
+  }
+
+  private discardClient(client: Client): void {
+    if (this.client === client) {
+      this.client = undefined;
+      this.connected = false;
+    }
+    client.emit(CLIENT_DISCARDED); // its session is over for us: locks held through it are lost
+    client.close();
   }
 
   private dropWatches(err: Error): void {
@@ -218,13 +249,15 @@ class ZookeeperStore implements Store {
   /** For the lock: resolves when the session this client holds ends (expiry or close). */
   async sessionEnd(): Promise<void> {
     const client = await this.connection();
-    await new Promise<void>((resolve) => client.once('expired', () => resolve()));
+    await new Promise<void>((resolve) => {
+      client.once('expired', () => resolve());
+      client.once(CLIENT_DISCARDED, () => resolve());
+    });
   }
 
   async close(): Promise<void> {
     this.dropWatches(new StoreError('store closed'));
-    this.client?.close();
-    this.client = undefined;
+    if (this.client) this.discardClient(this.client);
   }
 }
 

@@ -46,7 +46,7 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
   // Readiness: with TLS, /health needs a client certificate, so wait for the port instead.
   const ready = async (): Promise<boolean> => {
     if (options.tls) return isPortOpen(clientPort);
-    const res = await fetch(`${client}/health`);
+    const res = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) });
     return res.ok && ((await res.json()) as { health?: string }).health === 'true';
   };
   let proc: TrackedProcess | undefined;

@@ -22,11 +22,15 @@ export interface ZookeeperServer {
   destroy(): Promise<void>;
 }
 
-/** ZooKeeper's "ruok" four-letter command answers "imok" once the server serves clients. */
-function ruok(port: number): Promise<boolean> {
+/**
+ * ZooKeeper's "ruok" four-letter command answers "imok" once the server serves clients. A
+ * starting server can accept the connection and never answer, hence the timeout.
+ */
+function ruok(port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect(port, '127.0.0.1', () => socket.end('ruok'));
     let reply = '';
+    socket.setTimeout(timeoutMs, () => socket.destroy());
     socket.on('data', (d) => (reply += d.toString()));
     socket.on('close', () => resolve(reply === 'imok'));
     socket.on('error', () => resolve(false));
