@@ -97,6 +97,21 @@ export function spawnTracked(options: SpawnOptions): TrackedProcess {
   return proc;
 }
 
+const adopted = new Set<ChildProcess>();
+
+/**
+ * Registers a child spawned elsewhere (e.g. an interactive docker CLI with piped stdio) so the
+ * exit hook SIGKILLs it too if this process dies while the child still runs.
+ */
+export function adoptChild<T extends ChildProcess>(child: T): T {
+  installExitHooks();
+  if (child.exitCode === null && child.signalCode === null) {
+    adopted.add(child);
+    child.once('exit', () => adopted.delete(child));
+  }
+  return child;
+}
+
 /**
  * Stops a tracked process: SIGTERM to its process group, then SIGKILL if it has not exited
  * after `timeoutMs`. Resolves once it has exited. Unknown or already-exited pids are a no-op.
@@ -277,6 +292,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 function killEverythingSync(): void {
   for (const pid of tracked.keys()) signalGroup(pid, 'SIGKILL');
+  for (const child of adopted) child.kill('SIGKILL');
   for (const cleanup of syncCleanups) {
     try {
       cleanup();
