@@ -157,8 +157,9 @@ function listenOn(server: http.Server, host: string): Promise<void> {
       });
       return;
     }
-    const m = /^(?:tcp:\/\/)?(.*):(\d+)$/.exec(host);
-    if (!m) return reject(new Error(`unsupported protocol: "${host}"`));
+    const scheme = /^(\w+):\/\//.exec(host)?.[1];
+    const m = /^(?:tcp:\/\/)?([^/]*):(\d+)$/.exec(host);
+    if ((scheme && scheme !== 'tcp') || !m) return reject(new Error(`unsupported protocol: "${host}"`));
     server.listen(Number(m[2]), m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', () => resolve());
   });
 }
