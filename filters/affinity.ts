@@ -1,0 +1,56 @@
+import type { Filter } from '../lib/scheduler/filter';
+import type { NodeImage, SchedulerNode } from '../lib/scheduler/node';
+import type { PlacementRequest } from '../lib/scheduler/request';
+import { applyOperator, describeExpression, type Expression } from '../lib/scheduler/expression';
+import { requestExpressions } from '../lib/scheduler/request-expressions';
+
+const SHORT_ID_LENGTH = 12;
+
+/**
+ * Affinities (`-e affinity:...`, label com.docker.swarm.affinities) place a container next to
+ * other containers or images:
+ * - `container==<x>`: a container whose full ID, 12-character ID or name matches.
+ * - `image==<x>`: an image whose ID (`sha256:...`, bare or 12-character), repo:tag, repo
+ *   (tag dropped) or repo@digest matches.
+ * - any other key: the value of that container label on some container ("" if unset).
+ * Soft affinities (`==~`) are enforced here; the scheduler drops them when they cannot be met.
+ *
+ * Classic quirks fixed: 12-character container and image IDs match (classic needed the full ID
+ * or a glob), digests match, and containers without a name are considered by ID.
+ */
+export class AffinityFilter implements Filter {
+  readonly name = 'affinity';
+
+  filter(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
+    const affinities = requestExpressions(request, 'affinity');
+    if (affinities.length === 0) return nodes;
+    return nodes.filter((node) => affinities.every((a) => applyOperator(a, anyCandidateMatches(node, a))));
+  }
+
+  describe(request: PlacementRequest): string[] {
+    return requestExpressions(request, 'affinity').map((a) => describeExpression(a, true));
+  }
+}
+
+function anyCandidateMatches(node: SchedulerNode, affinity: Expression): boolean {
+  const matches = affinity.matches;
+  if (affinity.key === 'container') {
+    return node.containers.some(
+      (c) => (c.id !== '' && (matches(c.id) || matches(c.id.slice(0, SHORT_ID_LENGTH)))) || (c.names.length > 0 && matches(c.names[0])),
+    );
+  }
+  if (affinity.key === 'image') return node.images.some((image) => imageMatches(image, matches));
+  return node.containers.some((c) => matches(c.labels[affinity.key] ?? ''));
+}
+
+function imageMatches(image: NodeImage, matches: (candidate: string) => boolean): boolean {
+  const bareId = image.id.startsWith('sha256:') ? image.id.slice('sha256:'.length) : image.id;
+  if (matches(image.id) || matches(bareId) || matches(bareId.slice(0, SHORT_ID_LENGTH))) return true;
+  return image.repoTags.some((tag) => matches(tag) || matches(withoutTag(tag))) || image.repoDigests.some(matches);
+}
+
+/** "registry:5000/app:1.0" -> "registry:5000/app" (a ":" before the last "/" is a registry port). */
+export function withoutTag(reference: string): string {
+  const colon = reference.lastIndexOf(':');
+  return colon > reference.lastIndexOf('/') ? reference.slice(0, colon) : reference;
+}

@@ -1,0 +1,52 @@
+/**
+ * The parsed expressions of a request, one list per kind. Parsing goes through the shared cache
+ * (parseExpressionCached), so a request's expressions are compiled once, not per node.
+ */
+import { parseExpressionCached, type Expression } from './expression';
+import type { PlacementRequest } from './request';
+
+export type ExpressionKind = 'constraint' | 'affinity' | 'whitelist';
+
+const FIELDS: Record<ExpressionKind, 'constraints' | 'affinities' | 'whitelists'> = {
+  constraint: 'constraints',
+  affinity: 'affinities',
+  whitelist: 'whitelists',
+};
+
+/** Parses (cached) the request's expressions of one kind; throws SchedulerError 400 if malformed. */
+export function requestExpressions(request: PlacementRequest, kind: ExpressionKind): Expression[] {
+  return request[FIELDS[kind]].map((text) => parseExpressionCached(text, kind));
+}
+
+/**
+ * The order in which soft expressions are tried when not all can be honoured: affinities,
+ * then constraints, then whitelists (classic's filter order), each in the order written.
+ * Earlier ones win over later ones.
+ */
+export const SOFT_PRIORITY: ExpressionKind[] = ['affinity', 'constraint', 'whitelist'];
+
+export interface SoftExpression {
+  kind: ExpressionKind;
+  text: string;
+}
+
+export function softExpressions(request: PlacementRequest): SoftExpression[] {
+  const soft: SoftExpression[] = [];
+  for (const kind of SOFT_PRIORITY) {
+    for (const expression of requestExpressions(request, kind)) {
+      if (expression.soft) soft.push({ kind, text: expression.text });
+    }
+  }
+  return soft;
+}
+
+/** A copy of the request keeping its hard expressions and only the given soft ones. */
+export function withSoftExpressions(request: PlacementRequest, keep: SoftExpression[]): PlacementRequest {
+  const copy = { ...request };
+  for (const kind of SOFT_PRIORITY) {
+    const field = FIELDS[kind];
+    const kept = new Set(keep.filter((s) => s.kind === kind).map((s) => s.text));
+    copy[field] = request[field].filter((text) => !parseExpressionCached(text, kind).soft || kept.has(text));
+  }
+  return copy;
+}
