@@ -3,6 +3,7 @@ import type { NodeImage, SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
 import { applyOperator, describeExpression, type Expression } from '../lib/scheduler/expression';
 import { requestExpressions } from '../lib/scheduler/request-expressions';
+import { nodeIndex } from '../lib/scheduler/node-index';
 
 const SHORT_ID_LENGTH = 12;
 
@@ -35,8 +36,12 @@ export class AffinityFilter implements Filter {
 function anyCandidateMatches(node: SchedulerNode, affinity: Expression): boolean {
   const matches = affinity.matches;
   if (affinity.key === 'container') {
+    // The common `container==<name or id>`: a set lookup instead of a scan.
+    if (affinity.literal !== undefined) return nodeIndex(node.containers).containerKeys.has(affinity.literal);
     return node.containers.some(
-      (c) => (c.id !== '' && (matches(c.id) || matches(c.id.slice(0, SHORT_ID_LENGTH)))) || (c.names.length > 0 && matches(c.names[0])),
+      (c) =>
+        (c.names.length > 0 && matches(c.names[0])) ||
+        (c.id !== '' && (matches(c.id) || (c.id.length > SHORT_ID_LENGTH && matches(c.id.slice(0, SHORT_ID_LENGTH))))),
     );
   }
   if (affinity.key === 'image') return node.images.some((image) => imageMatches(image, matches));

@@ -34,27 +34,32 @@ export class ConstraintFilter implements Filter {
 
 const LABEL_KEY_PREFIXES = ['node.labels.', 'engine.labels.'];
 
-/** What a constraint key reads from a node: the candidate strings it is matched against. */
-function candidateReader(key: string): (node: SchedulerNode) => string[] {
+type Matcher = (candidate: string) => boolean;
+
+/**
+ * What a constraint key reads from a node: whether any of its candidate strings matches.
+ * Written as visitors rather than candidate arrays so a decision over many nodes allocates nothing.
+ */
+function candidateSearch(key: string): (node: SchedulerNode, matches: Matcher) => boolean {
   switch (key) {
     case 'node':
-      return (node) => [node.id, dockerId(node), node.name];
+      return (node, matches) => matches(node.name) || matches(node.id) || matches(dockerId(node));
     case 'node.id':
-      return (node) => [node.id, dockerId(node)];
+      return (node, matches) => matches(node.id) || matches(dockerId(node));
     case 'node.name':
     case 'node.hostname':
-      return (node) => [node.name];
+      return (node, matches) => matches(node.name);
     case 'node.platform.os':
-      return (node) => [node.labels.ostype ?? ''];
+      return (node, matches) => matches(node.labels.ostype ?? '');
   }
   const prefix = LABEL_KEY_PREFIXES.find((p) => key.startsWith(p) && key.length > p.length);
   const label = prefix ? key.slice(prefix.length) : key;
-  return (node) => [node.labels[label] ?? ''];
+  return (node, matches) => matches(node.labels[label] ?? '');
 }
 
 function compileConstraint(constraint: Expression): (node: SchedulerNode) => boolean {
-  const read = candidateReader(constraint.key);
-  return (node) => applyOperator(constraint, read(node).some(constraint.matches));
+  const search = candidateSearch(constraint.key);
+  return (node) => applyOperator(constraint, search(node, constraint.matches));
 }
 
 /** The engine's Docker ID: the part of the cluster ID before `|`. */

@@ -1,6 +1,7 @@
 import type { Filter } from '../lib/scheduler/filter';
 import type { NodeContainer, PortBinding, SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
+import { nodeIndex } from '../lib/scheduler/node-index';
 
 /** A host port (range) a container holds or asks for. */
 interface HostPortClaim {
@@ -32,7 +33,7 @@ export class PortFilter implements Filter {
   filter(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
     const wanted = requestClaims(request);
     if (wanted.length === 0) return nodes;
-    return nodes.filter((node) => !node.containers.some((c) => containerClaims(c).some((held) => wanted.some((w) => conflict(w, held)))));
+    return nodes.filter((node) => !nodeIndex(node.containers).portHolders.some((c) => holdsAnyOf(c, wanted)));
   }
 
   describe(request: PlacementRequest): string[] {
@@ -53,10 +54,49 @@ function requestClaims(request: PlacementRequest): HostPortClaim[] {
   return claimsOf(request.networkMode, request.exposedPorts, request.portBindings);
 }
 
-function containerClaims(container: NodeContainer): HostPortClaim[] {
-  return claimsOf(container.networkMode, container.exposedPorts, container.portBindings);
+/** Whether the container holds a host port overlapping one of `wanted` (parsed in place, no allocation). */
+function holdsAnyOf(container: NodeContainer, wanted: HostPortClaim[]): boolean {
+  if (isHostMode(container.networkMode)) {
+    for (const port of container.exposedPorts) {
+      const slash = port.indexOf('/');
+      const protocol = slash < 0 ? 'tcp' : port.slice(slash + 1).toLowerCase();
+      if (overlapsWanted(wanted, slash < 0 ? port : port.slice(0, slash), protocol, '')) return true;
+    }
+    return false;
+  }
+  const bindingsByPort = container.portBindings;
+  for (const port in bindingsByPort) {
+    const bindings = bindingsByPort[port];
+    if (bindings.length === 0) continue;
+    const slash = port.indexOf('/');
+    const protocol = slash < 0 ? 'tcp' : port.slice(slash + 1).toLowerCase();
+    for (const binding of bindings) {
+      if (binding.HostPort && overlapsWanted(wanted, binding.HostPort, protocol, binding.HostIp ?? '')) return true;
+    }
+  }
+  return false;
 }
 
+function overlapsWanted(wanted: HostPortClaim[], hostPort: string, protocol: string, ip: string): boolean {
+  let first: number;
+  let last: number;
+  const single = Number(hostPort);
+  if (Number.isInteger(single)) {
+    first = last = single;
+  } else {
+    const range = parseRange(hostPort);
+    if (!range) return false;
+    ({ first, last } = range);
+  }
+  if (first <= 0) return false;
+  for (const w of wanted) {
+    if (w.protocol !== protocol || w.last < first || last < w.first) continue;
+    if (w.ip === ip || ALL_INTERFACES.has(w.ip) || ALL_INTERFACES.has(ip)) return true;
+  }
+  return false;
+}
+
+/** The host ports a request (or container) with this configuration claims. */
 function claimsOf(networkMode: string, exposedPorts: string[], portBindings: Record<string, PortBinding[]>): HostPortClaim[] {
   const claims: HostPortClaim[] = [];
   if (isHostMode(networkMode)) {
@@ -84,14 +124,11 @@ function splitPort(port: string): [string, string] {
 }
 
 function parseRange(text: string): { first: number; last: number } | undefined {
+  const single = Number(text);
+  if (Number.isInteger(single)) return single > 0 ? { first: single, last: single } : undefined;
   const match = /^(\d+)(?:-(\d+))?$/.exec(text.trim());
   if (!match) return undefined;
   const first = Number(match[1]);
   const last = match[2] === undefined ? first : Number(match[2]);
   return first === 0 ? undefined : { first, last: Math.max(first, last) };
-}
-
-function conflict(a: HostPortClaim, b: HostPortClaim): boolean {
-  if (a.protocol !== b.protocol || a.last < b.first || b.last < a.first) return false;
-  return a.ip === b.ip || ALL_INTERFACES.has(a.ip) || ALL_INTERFACES.has(b.ip);
 }

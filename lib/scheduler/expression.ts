@@ -49,6 +49,8 @@ export interface Expression {
   readonly soft: boolean;
   /** True when `candidate` matches the value (the operator is applied by `holds`). */
   readonly matches: (candidate: string) => boolean;
+  /** Set when the value is a plain case-sensitive literal: `matches(x)` is `x === literal`. Lets hot filters skip the call. */
+  readonly literal?: string;
 }
 
 /** The longest expression accepted (bytes of text), to bound parsing and matching work. */
@@ -98,8 +100,8 @@ export function parseExpression(text: string, kind: string): Expression {
   if (soft) value = value.slice(1).trimStart();
   if (value === '') fail('value is empty');
 
-  const matches = compileValue(value, fail);
-  return { text, key, operator, value, soft, matches };
+  const { matches, literal } = compileValue(value, fail);
+  return { text, key, operator, value, soft, matches, literal };
 }
 
 /** Applies the operator: `==` holds if any candidate matches, `!=` if none does. */
@@ -138,8 +140,13 @@ export function parseExpressionCached(text: string, kind: string): Expression {
 
 type Fail = (reason: string) => never;
 
-function compileValue(value: string, fail: Fail): (candidate: string) => boolean {
-  if (value.startsWith('/')) return compileRegex(value, fail);
+interface CompiledValue {
+  matches: (candidate: string) => boolean;
+  literal?: string;
+}
+
+function compileValue(value: string, fail: Fail): CompiledValue {
+  if (value.startsWith('/')) return { matches: compileRegex(value, fail) };
   if (!VALUE_PATTERN.test(value)) fail(`value '${value}' is invalid`);
   let pattern = value;
   const ignoreCase = pattern.startsWith(CASE_INSENSITIVE_PREFIX);
@@ -150,12 +157,15 @@ function compileValue(value: string, fail: Fail): (candidate: string) => boolean
   const glob = new Minimatch(pattern.split('/').join(SLASH_STAND_IN), { ...GLOB_OPTIONS, nocase: ignoreCase });
   if (!glob.hasMagic()) {
     const literal = minimatch.unescape(pattern);
-    if (!ignoreCase) return (candidate) => candidate === literal;
+    if (!ignoreCase) return { matches: (candidate) => candidate === literal, literal };
     const lower = literal.toLowerCase();
-    return (candidate) => candidate.length === lower.length && candidate.toLowerCase() === lower;
+    return { matches: (candidate) => candidate.length === lower.length && candidate.toLowerCase() === lower };
   }
-  return (candidate) =>
-    candidate.length <= MAX_PATTERN_CANDIDATE_LENGTH && glob.match(candidate.split('/').join(SLASH_STAND_IN));
+  return {
+    matches: (candidate) =>
+      candidate.length <= MAX_PATTERN_CANDIDATE_LENGTH &&
+      glob.match(candidate.includes('/') ? candidate.split('/').join(SLASH_STAND_IN) : candidate),
+  };
 }
 
 function compileRegex(value: string, fail: Fail): (candidate: string) => boolean {

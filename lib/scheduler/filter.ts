@@ -6,6 +6,10 @@ import type { PlacementRequest } from './request';
  *
  * Soft expressions (`==~`, `!=~`) are enforced like hard ones; the scheduler drops the soft
  * expressions it cannot honour by retrying with a request that no longer contains them.
+ *
+ * A filter must judge each node on its own (keep a node or not, whatever the other candidates
+ * are) and treat a request's expressions as a conjunction: the scheduler relies on it to apply
+ * soft expressions one at a time to an already filtered candidate list.
  */
 export interface Filter {
   readonly name: string;

@@ -50,3 +50,10 @@ export function withSoftExpressions(request: PlacementRequest, keep: SoftExpress
   }
   return copy;
 }
+
+/** A copy of the request whose only expression is `expression` (to apply one expression's filter). */
+export function onlyExpression(request: PlacementRequest, expression: SoftExpression): PlacementRequest {
+  const copy: PlacementRequest = { ...request, constraints: [], affinities: [], whitelists: [] };
+  copy[FIELDS[expression.kind]] = [expression.text];
+  return copy;
+}

@@ -2,7 +2,7 @@ import type { Filter } from './filter';
 import { SchedulerError, UnsatisfiableError } from './filter';
 import type { SchedulerNode } from './node';
 import type { PlacementRequest } from './request';
-import { softExpressions, withSoftExpressions, type SoftExpression } from './request-expressions';
+import { onlyExpression, softExpressions, withSoftExpressions, type SoftExpression } from './request-expressions';
 import type { Strategy } from './strategy';
 
 export const NO_NODE_MESSAGE = 'Unable to find a node that satisfies the following conditions ';
@@ -12,13 +12,15 @@ export const NO_NODE_MESSAGE = 'Unable to find a node that satisfies the followi
  *
  * Soft expressions are dropped one at a time, not all at once as in classic swarm:
  * 1. Try the request as given (hard and soft expressions).
- * 2. If nothing fits, try the hard expressions alone; if that fails too, its error is the answer
- *    (soft expressions never make a request fail).
- * 3. Otherwise add the soft expressions back one by one in priority order (SOFT_PRIORITY:
- *    affinities, constraints, whitelists, each in the order written), keeping each one only if
- *    some node still fits. Only the soft expressions that cannot be honoured together with the
- *    hard ones and the higher-priority soft ones are dropped.
- * This takes at most (number of soft expressions + 2) passes, and one pass when everything fits.
+ * 2. If nothing fits, run the hard expressions alone; if that fails too, its error is the answer
+ *    (soft expressions never make a request fail, and the error lists the hard conditions).
+ * 3. Otherwise narrow the hard pass's candidates by each soft expression in priority order
+ *    (SOFT_PRIORITY: affinities, constraints, whitelists, each in the order written), keeping an
+ *    expression only if some candidate still satisfies it. So only the soft expressions that
+ *    cannot be honoured together with the hard ones and the higher-priority soft ones are
+ *    dropped. Step 3 applies one expression's filter to the surviving candidates, which is
+ *    valid because filters judge each node on its own (see Filter).
+ * The strategy then ranks the survivors. At most two full passes run, one when everything fits.
  */
 export class Scheduler {
   constructor(readonly filters: Filter[], readonly strategy: Strategy) {}
@@ -31,26 +33,20 @@ export class Scheduler {
       return this.select(request, nodes);
     } catch (err) {
       if (!(err instanceof UnsatisfiableError) || soft.length === 0) throw err;
-      let best = this.select(withSoftExpressions(request, []), nodes);
-      const kept: SoftExpression[] = [];
-      for (const expression of soft) {
-        const ranked = this.trySelect(withSoftExpressions(request, [...kept, expression]), nodes);
-        if (ranked) {
-          kept.push(expression);
-          best = ranked;
-        }
+    }
+    // The hard pass's ranking holds only nodes that pass every filter and can hold the request.
+    let candidates = this.select(withSoftExpressions(request, []), nodes);
+    const kept: SoftExpression[] = [];
+    for (const expression of soft) {
+      const filter = this.filters.find((f) => f.name === expression.kind);
+      if (!filter) continue; // that filter is not enabled (--filter), so the expression is not enforced
+      const narrowed = filter.filter(onlyExpression(request, expression), candidates);
+      if (narrowed.length > 0) {
+        kept.push(expression);
+        candidates = narrowed;
       }
-      return best;
     }
-  }
-
-  private trySelect(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] | undefined {
-    try {
-      return this.select(request, nodes);
-    } catch (err) {
-      if (err instanceof UnsatisfiableError) return undefined;
-      throw err;
-    }
+    return this.strategy.rank(withSoftExpressions(request, kept), candidates);
   }
 
   private select(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {

@@ -1,0 +1,49 @@
+/**
+ * Lookups derived from a node's container list, built once per list and cached: nodes are
+ * immutable snapshots (see node.ts), so a decision over 1,000 nodes with 30 containers each does
+ * not rescan 30,000 containers for every `container==name` affinity or published port.
+ *
+ * The cache is keyed by the `containers` array itself (a WeakMap, so snapshots are freed as
+ * usual). Whoever builds snapshots must therefore give a node a NEW containers array when its
+ * containers change, never push into the old one.
+ */
+import type { NodeContainer } from './node';
+
+const SHORT_ID_LENGTH = 12;
+
+export interface NodeIndex {
+  /** First name, full ID and 12-character ID of every container (what `container==x` matches literally). */
+  readonly containerKeys: ReadonlySet<string>;
+  /** The containers that hold host ports (published bindings, or host-mode exposed ports). */
+  readonly portHolders: readonly NodeContainer[];
+}
+
+const cache = new WeakMap<readonly NodeContainer[], NodeIndex>();
+
+export function nodeIndex(containers: readonly NodeContainer[]): NodeIndex {
+  let index = cache.get(containers);
+  if (!index) {
+    index = buildIndex(containers);
+    cache.set(containers, index);
+  }
+  return index;
+}
+
+function buildIndex(containers: readonly NodeContainer[]): NodeIndex {
+  const containerKeys = new Set<string>();
+  const portHolders: NodeContainer[] = [];
+  for (const c of containers) {
+    if (c.names.length > 0) containerKeys.add(c.names[0]);
+    if (c.id !== '') {
+      containerKeys.add(c.id);
+      containerKeys.add(c.id.slice(0, SHORT_ID_LENGTH));
+    }
+    if (holdsHostPorts(c)) portHolders.push(c);
+  }
+  return { containerKeys, portHolders };
+}
+
+function holdsHostPorts(c: NodeContainer): boolean {
+  if (c.networkMode === 'host') return c.exposedPorts.length > 0;
+  return Object.values(c.portBindings).some((bindings) => bindings.some((b) => Boolean(b.HostPort)));
+}
