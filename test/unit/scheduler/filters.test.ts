@@ -8,6 +8,7 @@ import { createFilters, DEFAULT_FILTERS, knownFilters } from '../../../filters/i
 import { PortFilter } from '../../../filters/port';
 import { WhitelistFilter } from '../../../filters/whitelist';
 import { SchedulerError } from '../../../lib/scheduler/filter';
+import { nodeIndex } from '../../../lib/scheduler/node-index';
 import { container, image, names, node, request } from './fixtures';
 
 describe('filters', () => {
@@ -281,5 +282,18 @@ describe('filters', () => {
     it('describes like classic, with the soft flag', () => {
       assert.deepEqual(filter.describe(request({ whitelists: ['node==~node1|node2'] })), ['node==node1|node2 (soft=true)']);
     });
+  });
+});
+
+describe('node index', () => {
+  it('is computed once per containers array and reflects a new array', () => {
+    const first = [container({ id: 'a'.repeat(64), names: ['web'] })];
+    assert.equal(nodeIndex(first), nodeIndex(first));
+    assert.ok(nodeIndex(first).containerKeys.has('web'));
+    assert.ok(nodeIndex(first).containerKeys.has('a'.repeat(12)));
+    const second = [...first, container({ names: ['db'], portBindings: { '80/tcp': [{ HostPort: '80' }] } })];
+    assert.ok(nodeIndex(second).containerKeys.has('db'));
+    assert.equal(nodeIndex(second).portHolders.length, 1);
+    assert.equal(nodeIndex(first).portHolders.length, 0);
   });
 });
