@@ -3,8 +3,9 @@
  *
  * The shared engines (cluster-fixture.ts) are node-0 {disk=ssd, zone=a}, node-1 {disk=hdd,
  * zone=b}, node-2 {disk=hdd, zone=a}. Where a container landed is read from the engines
- * themselves, not from the manager. Containers are created (not started) unless running matters:
- * scheduling happens at create time, and the engines run with --bridge=none.
+ * themselves, not from the manager. Most containers are only created, not started: scheduling
+ * happens at create time, and the engines (all on this machine, --bridge=none) would not really
+ * bind published ports anyway.
  */
 import { strict as assert } from 'assert';
 import { getEngines } from './cluster-fixture';
@@ -120,6 +121,15 @@ describe('scheduler through the manager (3 real engines)', function () {
       assert.equal(await placements.place('c-soft-two', ['-e', 'constraint:node==~node-9', '-e', 'constraint:zone==~b']), 'node-1');
     });
 
+    it('docker run -d places and starts the container', async () => {
+      const full = `${PREFIX}c-run`;
+      const run = await docker(manager.host, ['run', '-d', '--name', full, '-e', 'constraint:node==node-2', 'busybox', 'sleep', '60']);
+      assert.equal(run.code, 0, run.stderr);
+      const state = await set.engines[2].docker().getContainer(full).inspect();
+      assert.equal(state.State.Running, true);
+      await set.engines[2].docker().getContainer(full).remove({ force: true });
+    });
+
     it('keeps the constraint env out of the container', async () => {
       await placements.place('c-env', ['-e', 'constraint:node==node-1', '-e', 'KEEP=1']);
       const env = await docker(manager.host, ['inspect', '--format', '{{json .Config.Env}}', `${PREFIX}c-env`]);
@@ -137,6 +147,13 @@ describe('scheduler through the manager (3 real engines)', function () {
       assertFailed(result, "invalid constraint expression 'disk=ssd'");
       const regex = await placements.create('c-bad-re', ['-e', 'constraint:node==/(a+)+/']);
       assertFailed(regex, 'regular expression is too complex');
+    });
+  });
+
+  describe('whitelists', () => {
+    it('== keeps the listed engines, != excludes them', async () => {
+      assert.ok(['node-0', 'node-2'].includes(await placements.place('w-in', ['-e', 'whitelist:node==node-0|node-2'])));
+      assert.equal(await placements.place('w-out', ['-e', 'whitelist:node!=node-0|node-2']), 'node-1');
     });
   });
 
