@@ -142,6 +142,16 @@ describe('scheduler through the manager (3 real engines)', function () {
       assertFailed(result, 'Unable to find a node that satisfies the following conditions', '[disk==tape zone==a]');
     });
 
+    it('answers Docker JSON errors: 400 for a malformed expression, 500 when nothing fits', async () => {
+      const statusOf = (env: string[]) =>
+        manager.docker().createContainer({ Image: 'busybox', Env: env }).then(
+          () => assert.fail('created'),
+          (err: { statusCode?: number; json?: { message?: string } }) => [err.statusCode, err.json?.message],
+        );
+      assert.deepEqual(await statusOf(['constraint:disk=ssd']), [400, "invalid constraint expression 'disk=ssd': one of operator ==, != is expected"]);
+      assert.deepEqual(await statusOf(['constraint:disk==tape']), [500, 'Unable to find a node that satisfies the following conditions \n[available container slots]\n[disk==tape]']);
+    });
+
     it('malformed: a 400 naming the expression', async () => {
       const result = await placements.create('c-bad', ['-e', 'constraint:disk=ssd']);
       assertFailed(result, "invalid constraint expression 'disk=ssd'");
