@@ -28,10 +28,11 @@
  *   [both rejected by the value grammar].
  * - Keys may be one character long [at least two were required].
  *
- * Hostile input is bounded: expressions longer than MAX_EXPRESSION_LENGTH are rejected, and
+ * Hostile input is bounded: expressions longer than MAX_EXPRESSION_LENGTH are rejected;
  * regexes that a backtracking engine could take exponential or high-polynomial time on are
- * rejected before they are compiled (see checkRegexIsBounded). Globs use minimatch's
- * non-recursive matcher, which does not backtrack exponentially.
+ * rejected before they are compiled (see checkRegexIsBounded), and a regex is never run on a
+ * candidate longer than MAX_PATTERN_CANDIDATE_LENGTH (such a candidate does not match). Globs use
+ * minimatch's non-recursive matcher, which does not backtrack exponentially.
  */
 import { Minimatch, minimatch, type MinimatchOptions } from 'minimatch';
 import { SchedulerError } from './filter';
@@ -53,7 +54,7 @@ export interface Expression {
   readonly literal?: string;
 }
 
-/** The longest expression accepted (bytes of text), to bound parsing and matching work. */
+/** The longest expression accepted (characters), to bound parsing and matching work. */
 export const MAX_EXPRESSION_LENGTH = 1024;
 /**
  * The most variable-length quantifiers (`*`, `+`, `?`, `{n,}`, `{n,m}`) a regex may contain.
@@ -62,7 +63,10 @@ export const MAX_EXPRESSION_LENGTH = 1024;
  * values.
  */
 export const MAX_REGEX_VARIABLE_QUANTIFIERS = 3;
-/** Regexes and globs never match candidates longer than this (literals still compare exactly). */
+/**
+ * A regex never matches a candidate longer than this (so hostile label values cannot make an
+ * accepted regex slow); literals and globs compare candidates of any length.
+ */
 export const MAX_PATTERN_CANDIDATE_LENGTH = 256;
 /** Largest repetition count accepted in `{n}`, `{n,}` and `{n,m}`. */
 export const MAX_REGEX_REPEAT = 255;
@@ -161,11 +165,7 @@ function compileValue(value: string, fail: Fail): CompiledValue {
     const lower = literal.toLowerCase();
     return { matches: (candidate) => candidate.length === lower.length && candidate.toLowerCase() === lower };
   }
-  return {
-    matches: (candidate) =>
-      candidate.length <= MAX_PATTERN_CANDIDATE_LENGTH &&
-      glob.match(candidate.includes('/') ? candidate.split('/').join(SLASH_STAND_IN) : candidate),
-  };
+  return { matches: (candidate) => glob.match(candidate.includes('/') ? candidate.split('/').join(SLASH_STAND_IN) : candidate) };
 }
 
 function compileRegex(value: string, fail: Fail): (candidate: string) => boolean {
