@@ -3,7 +3,7 @@ import type { NodeImage, SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
 import { applyOperator, describeExpression, type Expression } from '../lib/scheduler/expression';
 import { requestExpressions } from '../lib/scheduler/request-expressions';
-import { nodeIndex } from '../lib/scheduler/node-index';
+import { imageKeys, imageNames, nodeIndex } from '../lib/scheduler/node-index';
 
 const SHORT_ID_LENGTH = 12;
 
@@ -44,18 +44,9 @@ function anyCandidateMatches(node: SchedulerNode, affinity: Expression): boolean
         (c.id !== '' && (matches(c.id) || (c.id.length > SHORT_ID_LENGTH && matches(c.id.slice(0, SHORT_ID_LENGTH))))),
     );
   }
-  if (affinity.key === 'image') return node.images.some((image) => imageMatches(image, matches));
+  if (affinity.key === 'image') {
+    if (affinity.literal !== undefined) return imageKeys(node.images).has(affinity.literal);
+    return node.images.some((image) => imageNames(image).some(matches));
+  }
   return node.containers.some((c) => matches(c.labels[affinity.key] ?? ''));
-}
-
-function imageMatches(image: NodeImage, matches: (candidate: string) => boolean): boolean {
-  const bareId = image.id.startsWith('sha256:') ? image.id.slice('sha256:'.length) : image.id;
-  if (matches(image.id) || matches(bareId) || matches(bareId.slice(0, SHORT_ID_LENGTH))) return true;
-  return image.repoTags.some((tag) => matches(tag) || matches(withoutTag(tag))) || image.repoDigests.some(matches);
-}
-
-/** "registry:5000/app:1.0" -> "registry:5000/app" (a ":" before the last "/" is a registry port). */
-export function withoutTag(reference: string): string {
-  const colon = reference.lastIndexOf(':');
-  return colon > reference.lastIndexOf('/') ? reference.slice(0, colon) : reference;
 }

@@ -3,11 +3,11 @@
  * immutable snapshots (see node.ts), so a decision over 1,000 nodes with 30 containers each does
  * not rescan 30,000 containers for every `container==name` affinity or published port.
  *
- * The cache is keyed by the `containers` array itself (a WeakMap, so snapshots are freed as
- * usual). Whoever builds snapshots must therefore give a node a NEW containers array when its
- * containers change, never push into the old one.
+ * The caches are keyed by the `containers` and `images` arrays themselves (WeakMaps, so
+ * snapshots are freed as usual). Whoever builds snapshots must therefore give a node a NEW array
+ * when its containers or images change, never push into the old one.
  */
-import type { NodeContainer } from './node';
+import type { NodeContainer, NodeImage } from './node';
 
 const SHORT_ID_LENGTH = 12;
 
@@ -46,4 +46,33 @@ function buildIndex(containers: readonly NodeContainer[]): NodeIndex {
 function holdsHostPorts(c: NodeContainer): boolean {
   if (c.networkMode === 'host') return c.exposedPorts.length > 0;
   return Object.values(c.portBindings).some((bindings) => bindings.some((b) => Boolean(b.HostPort)));
+}
+
+const imageCache = new WeakMap<readonly NodeImage[], ReadonlySet<string>>();
+
+/**
+ * Every string `image==x` matches literally on a node: each image's ID (`sha256:...`), bare and
+ * 12-character ID, repo:tag, repo without tag, and repo@digest.
+ */
+export function imageKeys(images: readonly NodeImage[]): ReadonlySet<string> {
+  let keys = imageCache.get(images);
+  if (!keys) {
+    keys = new Set(images.flatMap(imageNames));
+    imageCache.set(images, keys);
+  }
+  return keys;
+}
+
+/** The names an image answers to (see imageKeys). */
+export function imageNames(image: NodeImage): string[] {
+  const bareId = image.id.startsWith('sha256:') ? image.id.slice('sha256:'.length) : image.id;
+  const names = [image.id, bareId, bareId.slice(0, SHORT_ID_LENGTH), ...image.repoDigests];
+  for (const tag of image.repoTags) names.push(tag, withoutTag(tag));
+  return names.filter((name) => name !== '');
+}
+
+/** "registry:5000/app:1.0" -> "registry:5000/app" (a ":" before the last "/" is a registry port). */
+export function withoutTag(reference: string): string {
+  const colon = reference.lastIndexOf(':');
+  return colon > reference.lastIndexOf('/') ? reference.slice(0, colon) : reference;
 }
