@@ -8,14 +8,15 @@
  * when its containers or images change, never push into the old one.
  */
 import type { NodeContainer, NodeImage } from './node';
+import { hostPortClaims, type HostPortClaim } from './host-ports';
 
 const SHORT_ID_LENGTH = 12;
 
 export interface NodeIndex {
   /** First name, full ID and 12-character ID of every container (what `container==x` matches literally). */
   readonly containerKeys: ReadonlySet<string>;
-  /** The containers that hold host ports (published bindings, or host-mode exposed ports). */
-  readonly portHolders: readonly NodeContainer[];
+  /** The host ports the node's containers hold (published bindings, host-mode exposed ports). */
+  readonly hostPorts: readonly HostPortClaim[];
 }
 
 const cache = new WeakMap<readonly NodeContainer[], NodeIndex>();
@@ -31,21 +32,16 @@ export function nodeIndex(containers: readonly NodeContainer[]): NodeIndex {
 
 function buildIndex(containers: readonly NodeContainer[]): NodeIndex {
   const containerKeys = new Set<string>();
-  const portHolders: NodeContainer[] = [];
+  const hostPorts: HostPortClaim[] = [];
   for (const c of containers) {
     if (c.names.length > 0) containerKeys.add(c.names[0]);
     if (c.id !== '') {
       containerKeys.add(c.id);
       containerKeys.add(c.id.slice(0, SHORT_ID_LENGTH));
     }
-    if (holdsHostPorts(c)) portHolders.push(c);
+    hostPorts.push(...hostPortClaims(c.networkMode, c.exposedPorts, c.portBindings));
   }
-  return { containerKeys, portHolders };
-}
-
-function holdsHostPorts(c: NodeContainer): boolean {
-  if (c.networkMode === 'host') return c.exposedPorts.length > 0;
-  return Object.values(c.portBindings).some((bindings) => bindings.some((b) => Boolean(b.HostPort)));
+  return { containerKeys, hostPorts };
 }
 
 const imageCache = new WeakMap<readonly NodeImage[], ReadonlySet<string>>();

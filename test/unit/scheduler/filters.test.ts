@@ -292,7 +292,7 @@ describe('node index', () => {
     assert.ok(nodeIndex(first).containerKeys.has('a'.repeat(12)));
     const second = [...first, container({ names: ['db'], portBindings: { '80/tcp': [{ HostPort: '80' }] } })];
     assert.ok(nodeIndex(second).containerKeys.has('db'));
-    assert.equal(nodeIndex(second).portHolders.length, 1);
-    assert.equal(nodeIndex(first).portHolders.length, 0);
+    assert.deepEqual(nodeIndex(second).hostPorts, [{ first: 80, last: 80, protocol: 'tcp', ip: '' }]);
+    assert.deepEqual(nodeIndex(first).hostPorts, []);
   });
 });
