@@ -1,11 +1,10 @@
 import type { Filter } from '../lib/scheduler/filter';
-import type { NodeImage, SchedulerNode } from '../lib/scheduler/node';
+import { SHORT_ID_LENGTH, type SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
 import { applyOperator, describeExpression, type Expression } from '../lib/scheduler/expression';
 import { requestExpressions } from '../lib/scheduler/request-expressions';
 import { imageKeys, imageNames, nodeIndex } from '../lib/scheduler/node-index';
 
-const SHORT_ID_LENGTH = 12;
 
 /**
  * Affinities (`-e affinity:...`, label com.docker.swarm.affinities) place a container next to

@@ -1,9 +1,8 @@
 import type { Filter } from '../lib/scheduler/filter';
-import type { NodeContainer, SchedulerNode } from '../lib/scheduler/node';
+import { SHORT_ID_LENGTH, type NodeContainer, type SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
 
 const SWARM_ID_LABEL = 'com.docker.swarm.id';
-const SHORT_ID_LENGTH = 12;
 
 /** The containers a request must be co-located with: `--volumes-from`, `--link`, `--net container:`. */
 interface Dependencies {

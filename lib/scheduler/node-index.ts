@@ -7,10 +7,9 @@
  * snapshots are freed as usual). Whoever builds snapshots must therefore give a node a NEW array
  * when its containers or images change, never push into the old one.
  */
-import type { NodeContainer, NodeImage } from './node';
+import { SHORT_ID_LENGTH, type NodeContainer, type NodeImage } from './node';
 import { hostPortClaims, type HostPortClaim } from './host-ports';
 
-const SHORT_ID_LENGTH = 12;
 
 export interface NodeIndex {
   /** First name, full ID and 12-character ID of every container (what `container==x` matches literally). */
