@@ -4,6 +4,7 @@
  */
 import { parseExpressionCached, type Expression } from './expression';
 import type { PlacementRequest } from './request';
+import { SchedulerError } from './filter';
 
 export type ExpressionKind = 'constraint' | 'affinity' | 'whitelist';
 
@@ -13,9 +14,16 @@ const FIELDS: Record<ExpressionKind, 'constraints' | 'affinities' | 'whitelists'
   whitelist: 'whitelists',
 };
 
-/** Parses (cached) the request's expressions of one kind; throws SchedulerError 400 if malformed. */
+/** More expressions of one kind than any placement needs: refused, as each one is checked against every node. */
+export const MAX_EXPRESSIONS_PER_KIND = 100;
+
+/** Parses (cached) the request's expressions of one kind; throws SchedulerError 400 if malformed or too many. */
 export function requestExpressions(request: PlacementRequest, kind: ExpressionKind): Expression[] {
-  return request[FIELDS[kind]].map((text) => parseExpressionCached(text, kind));
+  const texts = request[FIELDS[kind]];
+  if (texts.length > MAX_EXPRESSIONS_PER_KIND) {
+    throw new SchedulerError(`too many ${kind} expressions: ${texts.length} (at most ${MAX_EXPRESSIONS_PER_KIND})`, 400);
+  }
+  return texts.map((text) => parseExpressionCached(text, kind));
 }
 
 /**

@@ -49,6 +49,12 @@ describe('scheduler', () => {
       "invalid constraint expression 'storage=ssd': one of operator ==, != is expected");
   });
 
+  it('refuses more than 100 expressions of one kind with 400 (100 are fine)', () => {
+    const constraints = Array.from({ length: 101 }, (_, i) => `label${i}==x`);
+    assertSchedulerError(() => scheduler().selectNodes(request({ constraints }), nodes()), 400, 'too many constraint expressions: 101 (at most 100)');
+    assert.equal(scheduler().selectNodes(request({ constraints: constraints.slice(0, 100).map((c) => c.replace('==', '!=')) }), nodes()).length, 3);
+  });
+
   it('answers "no resources available to schedule container" when nothing is big enough', () => {
     assertSchedulerError(() => scheduler().selectNodes(request({ memory: 1024 ** 4 }), nodes()), 500, 'no resources available to schedule container');
   });
