@@ -65,3 +65,12 @@ export function onlyExpression(request: PlacementRequest, expression: SoftExpres
   copy[FIELDS[expression.kind]] = [expression.text];
   return copy;
 }
+
+/**
+ * Classic's HaveNodeConstraint: a hard `node==...` constraint pins the container, so the create
+ * path must not retry elsewhere (image affinity retry, local-network soft constraint) and
+ * rescheduling cannot move it.
+ */
+export function hasHardNodeConstraint(request: PlacementRequest): boolean {
+  return requestExpressions(request, 'constraint').some((c) => c.key === 'node' && c.operator === '==' && !c.soft);
+}

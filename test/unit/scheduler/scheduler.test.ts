@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createFilters, DEFAULT_FILTERS } from '../../../filters/index';
 import { SchedulerError, UnsatisfiableError } from '../../../lib/scheduler/filter';
 import { Scheduler } from '../../../lib/scheduler/scheduler';
+import { hasHardNodeConstraint } from '../../../lib/scheduler/request-expressions';
 import { SpreadStrategy } from '../../../strategies/spread';
 import { BinpackStrategy } from '../../../strategies/binpack';
 import { container, names, node, request } from './fixtures';
@@ -109,5 +110,10 @@ describe('scheduler', () => {
     const err = new UnsatisfiableError('x');
     assert.ok(err instanceof SchedulerError);
     assert.equal(err.status, 500);
+  });
+
+  it('hasHardNodeConstraint: a hard node== constraint only', () => {
+    assert.equal(hasHardNodeConstraint(request({ constraints: ['node==node-1'] })), true);
+    assert.equal(hasHardNodeConstraint(request({ constraints: ['node==~node-1', 'node!=node-2', 'zone==a'] })), false);
   });
 });
