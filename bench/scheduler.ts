@@ -2,8 +2,10 @@
  * Scheduler benchmark: places 30,000 containers on 1,000 in-memory nodes (each placed container
  * is added to its node, so later decisions see a filling cluster) with a mix of constraints
  * (literal, glob, regex, node.*), affinities (container, image, soft) and published ports, and
- * prints p50/p99 time per decision and decisions per second. The baseline is the same
- * placements, in the same run, with no expressions at all.
+ * prints p50/p99 time per decision (Scheduler.selectNodes: filters, soft dropping, ranking) and
+ * decisions per second. The baseline is the same placements, in the same run, with no
+ * expressions at all. A few placements are refused on purpose (e.g. an affinity to a container
+ * that does not exist yet).
  *
  *   npm run bench:scheduler              (or: node dist/bench/scheduler.js [nodes] [containers] [strategy])
  */
