@@ -8,6 +8,7 @@ import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
+import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../api/errors';
 import { log } from '../log';
 
@@ -54,7 +55,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     try {
       const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
       const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
-      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, body, forwardHeaders));
+      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, engineBody(body, request.cpus, engine.cpus), forwardHeaders));
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
@@ -82,6 +83,16 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     }
   }
   throw lastError ?? new ApiError(503, 'No nodes available in the cluster');
+}
+
+/**
+ * Classic semantics: a CpuShares value is a number of CPUs to reserve; the engine receives the
+ * equivalent share of its own CPUs (ceil(cpus*1024/NCPU)). NanoCpus passes through unchanged.
+ */
+function engineBody(body: CreateBody, cpus: number, engineCpus: number): CreateBody {
+  const hostConfig = body.HostConfig;
+  if (!hostConfig?.CpuShares || (hostConfig.NanoCpus ?? 0) > 0) return body;
+  return { ...body, HostConfig: { ...hostConfig, CpuShares: engineCpuShares(cpus, engineCpus) } };
 }
 
 export function parseMessage(text: string): string {
