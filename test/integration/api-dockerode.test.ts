@@ -86,6 +86,11 @@ describe('Docker API through the manager (dockerode, raw HTTP)', function () {
     assert.match(info.Node.Name, /^node-\d$/);
     const byNode = await docker.listContainers({ filters: { node: [info.Node.Name], label: ['suite=dockerode'] } });
     assert.equal(byNode.length, 1);
+    // Forwarded responses keep the engine's status and headers.
+    const top = await raw(manager.port, 'GET', '/v1.41/containers/dk-a/top');
+    assert.equal(top.status, 200);
+    assert.match(String(top.headers['content-type']), /application\/json/);
+    assert.match(top.body, /sleep/);
   });
 
   it('spreads new containers over the engines', async function () {
