@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine';
-import { parseMessage } from '../cluster/create';
+import { parseMessage } from '../engine/client';
 
 interface Outcome {
   engine: Engine;

@@ -47,7 +47,12 @@ const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 
 /** Splits `/v1.41/containers/json?all=1` into version, path and query; rejects unusable versions. */
 function parseUrl(rawUrl: string): { apiVersion: string; path: string; query: URLSearchParams } {
-  const url = new URL(rawUrl, 'http://manager');
+  let url: URL;
+  try {
+    url = new URL(rawUrl, 'http://manager');
+  } catch {
+    throw new ApiError(400, `malformed URL: ${rawUrl}`);
+  }
   const m = VERSIONED.exec(url.pathname);
   const apiVersion = m ? m[1] : API_VERSION;
   if (compareVersions(apiVersion, MIN_API_VERSION) < 0) {

@@ -9,7 +9,8 @@ import type { Engine } from '../engine/engine';
 import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
 import { engineCpuShares } from '../scheduler/resources';
-import { ApiError } from '../api/errors';
+import { ApiError } from '../errors';
+import { parseMessage } from '../engine/client';
 import { log } from '../log';
 
 export interface CreateResult {
@@ -93,14 +94,4 @@ function engineBody(body: CreateBody, cpus: number, engineCpus: number): CreateB
   const hostConfig = body.HostConfig;
   if (!hostConfig?.CpuShares || (hostConfig.NanoCpus ?? 0) > 0) return body;
   return { ...body, HostConfig: { ...hostConfig, CpuShares: engineCpuShares(cpus, engineCpus) } };
-}
-
-export function parseMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: string };
-    if (parsed && typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    // not JSON: engines before 1.24 answered plain text
-  }
-  return text.trim();
 }

@@ -141,6 +141,9 @@ describe('Docker API through the manager (dockerode, raw HTTP)', function () {
     const filters = await raw(manager.port, 'GET', '/v1.41/containers/json?filters=%7Bbroken');
     assert.equal(filters.status, 400);
     jsonMessage(filters);
+    const badPath = await raw(manager.port, 'GET', '/v1.41/containers/%E0%A4%A/json');
+    assert.equal(badPath.status, 400);
+    jsonMessage(badPath);
     const badName = await raw(manager.port, 'POST', '/v1.41/containers/create?name=bad%20name', '{"Image":"busybox"}', { 'Content-Type': 'application/json' });
     assert.equal(badName.status, 400);
     assert.equal((await raw(manager.port, 'GET', '/_ping')).body, 'OK');
