@@ -12,7 +12,7 @@ import { durationFlag, openDiscovery, requireDiscovery } from './discovery-flags
 import { DISCOVERY_OPT_FLAG, flagHelp, isAdvertiseAddress, parseFlags, type FlagSpec } from './flags';
 
 const FLAGS: FlagSpec[] = [
-  { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'Address of the Docker Engine joining the cluster. Swarm manager(s) MUST be able to reach the Docker Engine at this address. ex: 192.168.0.1:2375' },
+  { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'host:port of the engine joining the cluster, as managers reach it (e.g. 192.168.0.1:2375)' },
   { name: 'heartbeat', type: 'string', default: '60s', help: 'period between each heartbeat' },
   { name: 'ttl', type: 'string', default: '180s', help: 'set the expiration of an ephemeral node' },
   { name: 'delay', type: 'string', default: '0s', help: 'add a random delay in [0s,delay[ to avoid synchronized registration' },

@@ -45,8 +45,19 @@ class ZookeeperStore implements Store {
     if (!this.client) this.client = this.newClient();
     const client = this.client;
     if (this.connected) return Promise.resolve(client);
-    const connected = new Promise<Client>((resolve) => client.once('connected', () => resolve(client)));
-    return withTimeout(connected, this.config.timeoutMs, `zookeeper: cannot connect to ${this.config.endpoints.join(',')}`);
+    return new Promise<Client>((resolve, reject) => {
+      const onConnected = (): void => {
+        clearTimeout(timer);
+        resolve(client);
+      };
+      // Remove the listener on timeout: a join retrying every heartbeat through a long outage
+      // would otherwise pile them up.
+      const timer = setTimeout(() => {
+        client.removeListener('connected', onConnected);
+        reject(new StoreError(`zookeeper: cannot connect to ${this.config.endpoints.join(',')}`));
+      }, this.config.timeoutMs);
+      client.once('connected', onConnected);
+    });
   }
 
   private newClient(): Client {
