@@ -88,9 +88,15 @@ class ConsulStore implements Store {
         this.sessions.delete(key); // expired (or the store lost it): make a new one
       }
     }
-    const created = await this.request<{ ID: string }>(() =>
-      this.client.session.create(this.opts({ ttl: sessionTtl(ttlMs), behavior, lockdelay: '1ms', name: `swarm-ts ${key}` })),
-    );
+    let created: { ID: string };
+    try {
+      created = await this.request<{ ID: string }>(() =>
+        this.client.session.create(this.opts({ ttl: sessionTtl(ttlMs), behavior, lockdelay: '1ms', name: `swarm-ts ${key}` })),
+      );
+    } catch (err) {
+      if (!/Invalid Session TTL/.test((err as Error).message)) throw err;
+      throw new StoreError(`${(err as Error).message} (the session TTL is --ttl/2; Consul's session_ttl_min defaults to 10s, so use --ttl 20s or more)`);
+    }
     this.sessions.set(key, created.ID);
     return created.ID;
   }
@@ -301,10 +307,15 @@ function statusOf(err: unknown): number | undefined {
   return e?.statusCode ?? e?.response?.statusCode;
 }
 
+/** The client's messages read "consul: kv.get: connect ECONNREFUSED ..."; keep the useful part. */
 function storeError(err: unknown): StoreError {
   if (err instanceof StoreError) return err;
-  const e = err as Error & { code?: string };
-  return new StoreError(`consul: ${e.code && !e.message.includes(e.code) ? `${e.code} ` : ''}${e.message ?? String(err)}`);
+  const e = err as Error & { code?: string; isPapi?: boolean };
+  const message = (e.message ?? String(err)).replace(/^consul: [\w.]+: /, '');
+  if (e.code && /^(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENOTFOUND|ETIMEDOUT|EPIPE|EAI_AGAIN)$/.test(e.code)) {
+    return new StoreError(`consul unreachable: ${message}`);
+  }
+  return new StoreError(`consul: ${message}`);
 }
 
 export function createConsulStore(config: StoreConfig): Store {

@@ -30,3 +30,19 @@ describe('consul discovery: classic session semantics', () => {
     }
   });
 });
+
+describe('consul discovery: a TTL below what Consul accepts', () => {
+  it('logs Consul\'s refusal with the --ttl it needs, and keeps retrying', async function () {
+    this.timeout(30_000);
+    const double = await startConsulDouble(); // Consul's default session_ttl_min: 10s
+    const join = startSwarm('join-consul-short-ttl', ['join', '--advertise', '10.9.0.2:2375', '--heartbeat', '1s', '--ttl', '3s', `consul://${double.endpoint}/s`]);
+    try {
+      await waitFor(() => (join.logs().match(/Invalid Session TTL '1500ms'.*use --ttl 20s or more/g) ?? []).length >= 2, 10_000, 'two refused registrations');
+      assert.ok(join.process.isRunning());
+      assert.deepEqual(double.dump(), {});
+    } finally {
+      await join.kill();
+      await double.stop();
+    }
+  });
+});
