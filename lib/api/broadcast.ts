@@ -5,9 +5,10 @@
  */
 import http from 'node:http';
 import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine';
 import { parseMessage } from '../engine/client';
+import { engineUrl, type ForwardContext } from './forward';
 
 interface Outcome {
   engine: Engine;
@@ -27,17 +28,17 @@ function tagMessage(engine: Engine, line: string): string {
   return JSON.stringify(msg);
 }
 
-export function broadcast(req: IncomingMessage, res: ServerResponse, engines: Engine[], path: string, query: URLSearchParams, withBody: boolean, onDone?: () => void): void {
+export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, withBody: boolean, onDone?: () => void): void {
+  const { req, res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
-  const qs = query.toString();
   const headers: http.OutgoingHttpHeaders = {};
   for (const name of ['content-type', 'x-registry-auth', 'x-registry-config']) if (req.headers[name]) headers[name] = req.headers[name];
   if (withBody) headers['transfer-encoding'] = 'chunked';
   const upstreams: http.ClientRequest[] = [];
   const outcomes = engines.map((engine) => new Promise<Outcome>((resolve) => {
     const transport = engine.client.protocol === 'https' ? https : http;
-    const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', `${engine.client.versionPrefix}${path}${qs ? `?${qs}` : ''}`, headers), (response) => {
+    const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', engineUrl(engine, path, ctx.query, ctx.apiVersion), headers), (response) => {
       const status = response.statusCode ?? 500;
       if (status >= 400) {
         // An error answer is one JSON document, not a progress stream.

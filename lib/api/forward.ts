@@ -15,14 +15,19 @@ import httpProxy from 'http-proxy';
 import type { Engine } from '../engine/engine';
 import { sendError } from './errors';
 import { log } from '../log';
+import type { RequestContext } from './router';
 
 const proxy = httpProxy.createProxyServer({ xfwd: false, ws: false });
 
-/** Headers that describe the hop, not the request. */
-function engineUrl(engine: Engine, path: string, query: URLSearchParams): string {
+/** The engine-side URL: the path under the API version to speak, plus the client's query. */
+export function engineUrl(engine: Engine, path: string, query: URLSearchParams, apiVersion: string): string {
   const qs = query.toString();
-  return `${engine.client.versionPrefix}${path}${qs ? `?${qs}` : ''}`;
+  return `${engine.client.versionedPath(path, apiVersion)}${qs ? `?${qs}` : ''}`;
 }
+
+/** What forwarding needs of a client request. */
+export type ForwardContext = Pick<RequestContext, 'req' | 'res' | 'query' | 'apiVersion'>;
+export type HijackContext = Pick<RequestContext, 'req' | 'query' | 'apiVersion'> & { socket: Duplex; head: Buffer };
 
 export interface ForwardOptions {
   /** Runs after the engine's response has been fully sent (e.g. refresh the container). */
@@ -50,8 +55,9 @@ proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
   });
 });
 
-export function forward(req: IncomingMessage, res: ServerResponse, engine: Engine, path: string, query: URLSearchParams, options: ForwardOptions = {}): void {
-  req.url = engineUrl(engine, path, query);
+export function forward(ctx: ForwardContext, engine: Engine, path: string, options: ForwardOptions = {}): void {
+  const { req, res } = ctx;
+  req.url = engineUrl(engine, path, ctx.query, ctx.apiVersion);
   const { host, port, socketPath } = engine.client.endpoint;
   const target = (socketPath ? { socketPath } : { host, port, protocol: `${engine.client.protocol}:` }) as httpProxy.ServerOptions['target'];
   const state: InFlight = { engine, res, status: 0 };
@@ -65,11 +71,12 @@ export function forward(req: IncomingMessage, res: ServerResponse, engine: Engin
 }
 
 /** Pipes a hijacked client connection to the engine, replaying the request line and headers. */
-export function hijack(req: IncomingMessage, clientSocket: Duplex, head: Buffer, engine: Engine, path: string, query: URLSearchParams): void {
+export function hijack(ctx: HijackContext, engine: Engine, path: string): void {
+  const { req, socket: clientSocket, head } = ctx;
   const { host = '127.0.0.1', port = 2375, socketPath } = engine.client.endpoint;
   const tlsFiles = engine.client.tls;
   const onConnect = (): void => {
-    const lines = [`${req.method} ${engineUrl(engine, path, query)} HTTP/1.1`];
+    const lines = [`${req.method} ${engineUrl(engine, path, ctx.query, ctx.apiVersion)} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
     upstream.write(lines.join('\r\n') + '\r\n\r\n');
     if (head.length > 0) upstream.write(head);

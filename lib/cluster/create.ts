@@ -30,7 +30,7 @@ function imageOnNode(node: SchedulerNode, image: string): boolean {
   return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
 }
 
-export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders): Promise<CreateResult> {
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -57,7 +57,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     try {
       const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
       const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
-      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, engineBody(body, request.cpus, engine.cpus), forwardHeaders));
+      const response = await engine.request('POST', `/containers/create${query}`, { body: engineBody(body, request.cpus, engine.cpus), headers: forwardHeaders, apiVersion });
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };

@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import Dockerode from 'dockerode';
 import { ApiError } from '../errors';
+import { compareVersions } from '../api/version';
 
 export interface TlsFiles {
   ca?: Buffer;
@@ -32,6 +33,14 @@ export function parseEngineAddr(addr: string): EngineEndpoint {
   return { addr: bare, host, port: Number(bare.slice(colon + 1)) };
 }
 
+export interface RequestOptions {
+  body?: unknown;
+  headers?: http.OutgoingHttpHeaders;
+  timeoutMs?: number;
+  /** The API version the client spoke (see versionedPath). */
+  apiVersion?: string;
+}
+
 export interface JsonResponse {
   status: number;
   headers: http.IncomingHttpHeaders;
@@ -43,8 +52,8 @@ export class EngineClient {
   readonly agent: http.Agent;
   readonly protocol: 'http' | 'https';
   docker: Dockerode;
-  /** Path prefix for the negotiated API version, e.g. "/v1.41". */
-  versionPrefix = '';
+  /** The engine's API version (from its /version), e.g. "1.41"; empty until validated. */
+  apiVersion = '';
 
   constructor(addr: string, readonly tls?: TlsFiles) {
     this.endpoint = parseEngineAddr(addr);
@@ -57,7 +66,7 @@ export class EngineClient {
 
   /** Pins the API version used for every later call (after reading the engine's /version). */
   setApiVersion(version: string): void {
-    this.versionPrefix = `/v${version}`;
+    this.apiVersion = version;
     this.docker = this.makeDockerode(`v${version}`);
   }
 
@@ -75,8 +84,19 @@ export class EngineClient {
     return { method, path, headers, agent: this.agent, ...(socketPath ? { socketPath } : { host, port }) };
   }
 
+  /**
+   * `path` under the API version to speak: the client's when the engine supports it (so the
+   * engine reads the request as the client meant it), else the engine's own newest.
+   */
+  versionedPath(path: string, clientVersion?: string): string {
+    if (!this.apiVersion) return path;
+    const version = clientVersion && compareVersions(clientVersion, this.apiVersion) < 0 ? clientVersion : this.apiVersion;
+    return `/v${version}${path}`;
+  }
+
   /** One request with an optional JSON body; resolves with the whole (small) response. */
-  request(method: string, path: string, body?: unknown, headers: http.OutgoingHttpHeaders = {}, timeoutMs = 30_000): Promise<JsonResponse> {
+  request(method: string, path: string, options: RequestOptions = {}): Promise<JsonResponse> {
+    const { body, headers = {}, timeoutMs = 30_000, apiVersion } = options;
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const allHeaders: http.OutgoingHttpHeaders = { ...headers };
     if (payload) {
@@ -85,7 +105,7 @@ export class EngineClient {
     }
     const transport = this.protocol === 'https' ? https : http;
     return new Promise((resolve, reject) => {
-      const req = transport.request(this.requestOptions(method, this.versionPrefix + path, allHeaders), (res) => {
+      const req = transport.request(this.requestOptions(method, this.versionedPath(path, apiVersion), allHeaders), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));

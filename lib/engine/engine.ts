@@ -6,7 +6,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
-import { EngineClient, isConnectionError, type TlsFiles } from './client';
+import { EngineClient, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
 import { containerFromInspect, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { log } from '../log';
@@ -168,6 +168,11 @@ export class Engine extends EventEmitter {
       this.recordFailure(err);
       throw err;
     }
+  }
+
+  /** A raw API call on this engine, counted for health (see EngineClient.request). */
+  request(method: string, path: string, options?: RequestOptions): Promise<JsonResponse> {
+    return this.call(() => this.client.request(method, path, options));
   }
 
   recordSuccess(): void {

@@ -150,7 +150,7 @@ async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid JSON body: expected an object');
   if (!body.Image) throw badRequest('Config cannot be empty in order to create a container');
   const name = ctx.query.get('name') ?? undefined;
-  const result = await createContainer(cluster, body, name || undefined, ctx.req.headers);
+  const result = await createContainer(cluster, body, name || undefined, ctx.req.headers, ctx.apiVersion);
   sendJson(ctx.res, 201, { Id: result.id, Warnings: result.warnings });
 }
 
@@ -158,7 +158,7 @@ async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
 async function inspect(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const { engine, container } = resolveContainer(cluster, ctx.params.name);
   const query = ctx.query.toString();
-  const response = ensureOk(await engine.call(() => engine.client.request('GET', `/containers/${container.id}/json${query ? `?${query}` : ''}`)));
+  const response = ensureOk(await engine.request('GET', `/containers/${container.id}/json${query ? `?${query}` : ''}`, { apiVersion: ctx.apiVersion }));
   const info = JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
   const ports = (info.NetworkSettings as { Ports?: Record<string, Array<{ HostIp: string }> | null> } | undefined)?.Ports ?? {};
   for (const bindings of Object.values(ports)) for (const b of bindings ?? []) b.HostIp = publicIp(b.HostIp, engine) ?? b.HostIp;
@@ -189,7 +189,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
   } catch (err) {
     throw badRequest(`invalid JSON body: ${(err as Error).message}`);
   }
-  const response = await engine.call(() => engine.client.request(method, path, body, {}, 120_000));
+  const response = await engine.request(method, path, { body, timeoutMs: 120_000, apiVersion: ctx.apiVersion });
   if (method === 'DELETE' && response.status < 300) {
     engine.forgetContainer(container.id);
   } else if (verb === 'start' && response.status === 204) {
@@ -205,7 +205,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
 
 function forwardToContainer(cluster: Cluster, ctx: RequestContext, suffix: string, refresh = false): void {
   const { engine, container } = resolveContainer(cluster, ctx.params.name);
-  forward(ctx.req, ctx.res, engine, `/containers/${container.id}/${suffix}`, ctx.query, {
+  forward(ctx, engine, `/containers/${container.id}/${suffix}`, {
     onDone: refresh ? () => void engine.refreshContainer(container.id).catch(() => undefined) : undefined,
   });
 }
@@ -221,7 +221,7 @@ function rememberExec(execOwners: Map<string, Engine>, id: string, engine: Engin
 export function containerRoutes(router: Router, cluster: Cluster, execOwners: Map<string, Engine>): void {
   const attachUpgrade: UpgradeHandler = (ctx) => {
     const { engine, container } = resolveContainer(cluster, ctx.params.name);
-    hijack(ctx.req, ctx.socket, ctx.head, engine, `/containers/${container.id}/attach`, ctx.query);
+    hijack(ctx, engine, `/containers/${container.id}/attach`);
   };
   router
     .get('/containers/json', (ctx) => listContainers(cluster, ctx))
@@ -236,7 +236,7 @@ export function containerRoutes(router: Router, cluster: Cluster, execOwners: Ma
       const { engine, container } = resolveContainer(cluster, ctx.params.name);
       const body = await readJson<{ Cmd?: string[] }>(ctx.req, {});
       if (!body.Cmd || body.Cmd.length === 0) throw badRequest('No exec command specified');
-      const response = ensureOk(await engine.call(() => engine.client.request('POST', `/containers/${container.id}/exec`, body)));
+      const response = ensureOk(await engine.request('POST', `/containers/${container.id}/exec`, { body, apiVersion: ctx.apiVersion }));
       const created = JSON.parse(response.body.toString('utf8')) as { Id: string };
       rememberExec(execOwners, created.Id, engine);
       sendJson(ctx.res, 201, created);

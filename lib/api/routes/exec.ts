@@ -18,10 +18,10 @@ function execEngine(cluster: Cluster, execOwners: Map<string, Engine>, id: strin
 export function execRoutes(router: Router, cluster: Cluster, execOwners: Map<string, Engine>): void {
   const startUpgrade: UpgradeHandler = (ctx) => {
     const engine = execEngine(cluster, execOwners, ctx.params.id);
-    hijack(ctx.req, ctx.socket, ctx.head, engine, `/exec/${ctx.params.id}/start`, ctx.query);
+    hijack(ctx, engine, `/exec/${ctx.params.id}/start`);
   };
   router
-    .post('/exec/{id}/start', (ctx) => forward(ctx.req, ctx.res, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/start`, ctx.query), startUpgrade)
-    .post('/exec/{id}/resize', (ctx) => forward(ctx.req, ctx.res, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/resize`, ctx.query))
-    .get('/exec/{id}/json', (ctx) => forward(ctx.req, ctx.res, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/json`, ctx.query));
+    .post('/exec/{id}/start', (ctx) => forward(ctx, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/start`), startUpgrade)
+    .post('/exec/{id}/resize', (ctx) => forward(ctx, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/resize`))
+    .get('/exec/{id}/json', (ctx) => forward(ctx, execEngine(cluster, execOwners, ctx.params.id), `/exec/${ctx.params.id}/json`));
 }

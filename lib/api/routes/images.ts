@@ -85,31 +85,31 @@ export function imageRoutes(router: Router, cluster: Cluster): void {
       const engines = requireHealthy(cluster);
       const fromSrc = ctx.query.get('fromSrc');
       if (!ctx.query.get('fromImage') && !fromSrc) throw badRequest('fromImage or fromSrc is required');
-      broadcast(ctx.req, ctx.res, engines, '/images/create', ctx.query, fromSrc === '-', refreshAll(engines));
+      broadcast(ctx, engines, '/images/create', fromSrc === '-', refreshAll(engines));
     })
     .post('/images/load', (ctx) => {
       const engines = requireHealthy(cluster);
-      broadcast(ctx.req, ctx.res, engines, '/images/load', ctx.query, true, refreshAll(engines));
+      broadcast(ctx, engines, '/images/load', true, refreshAll(engines));
     })
-    .get('/images/search', (ctx) => forward(ctx.req, ctx.res, requireHealthy(cluster)[0], '/images/search', ctx.query))
+    .get('/images/search', (ctx) => forward(ctx, requireHealthy(cluster)[0], '/images/search'))
     .get('/images/get', (ctx) => {
       const names = ctx.query.getAll('names');
       const engine = cluster.healthyEngines().find((e) => names.every((n) => e.images.some((i) => imageMatches(i, n))));
       if (!engine) throw notFound(`Unable to find a healthy engine containing all images: [${names.join(' ')}]`);
-      forward(ctx.req, ctx.res, engine, '/images/get', ctx.query);
+      forward(ctx, engine, '/images/get');
     })
-    .get('/images/{name}/json', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/json`, ctx.query))
-    .get('/images/{name}/history', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/history`, ctx.query))
-    .get('/images/{name}/get', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/get`, ctx.query))
-    .post('/images/{name}/push', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/push`, ctx.query))
+    .get('/images/{name}/json', (ctx) => forward(ctx, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/json`))
+    .get('/images/{name}/history', (ctx) => forward(ctx, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/history`))
+    .get('/images/{name}/get', (ctx) => forward(ctx, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/get`))
+    .post('/images/{name}/push', (ctx) => forward(ctx, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/push`))
     .post('/images/{name}/tag', async (ctx) => {
       const qs = ctx.query.toString();
-      await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('POST', `/images/${encodeURIComponent(ctx.params.name)}/tag?${qs}`));
+      await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('POST', `/images/${encodeURIComponent(ctx.params.name)}/tag?${qs}`, { apiVersion: ctx.apiVersion }));
       ctx.res.writeHead(201).end();
     })
     .delete('/images/{name}', async (ctx) => {
       const qs = ctx.query.toString();
-      const results = await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`));
+      const results = await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }));
       const merged = results.flatMap((r) => JSON.parse(r.response.body.toString('utf8') || '[]') as unknown[]);
       sendJson(ctx.res, 200, merged);
     });

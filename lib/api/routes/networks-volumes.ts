@@ -103,14 +103,14 @@ async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   }
   if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
   const target = engine;
-  const response = ensureOk(await target.call(() => target.client.request('POST', '/networks/create', { ...body, Name: pinned.name })));
+  const response = ensureOk(await target.request('POST', '/networks/create', { body: { ...body, Name: pinned.name }, apiVersion: ctx.apiVersion }));
   await target.refreshList('networks').catch(() => undefined);
   sendJson(ctx.res, 201, JSON.parse(response.body.toString('utf8')));
 }
 
 async function removeNetwork(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const { engine, item } = findNetwork(cluster, ctx.params.id);
-  ensureOk(await engine.call(() => engine.client.request('DELETE', `/networks/${item.Id}`)));
+  ensureOk(await engine.request('DELETE', `/networks/${item.Id}`, { apiVersion: ctx.apiVersion }));
   await engine.refreshList('networks').catch(() => undefined);
   ctx.res.writeHead(204).end();
 }
@@ -131,7 +131,7 @@ async function createVolume(cluster: Cluster, ctx: RequestContext): Promise<void
   const pinned = pinnedEngine(cluster, typeof body.Name === 'string' ? body.Name : '');
   const engines = pinned.engine ? [pinned.engine] : cluster.healthyEngines();
   if (engines.length === 0) throw new ApiError(503, 'No healthy node available in the cluster');
-  const results = await onEngines(engines, (engine) => engine.client.request('POST', '/volumes/create', { ...body, Name: pinned.name || undefined }), (engine) => engine.refreshList('volumes'));
+  const results = await onEngines(engines, (engine) => engine.client.request('POST', '/volumes/create', { body: { ...body, Name: pinned.name || undefined }, apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
   sendJson(ctx.res, 201, JSON.parse(results[0].response.body.toString('utf8')));
 }
 
@@ -140,7 +140,7 @@ async function removeVolume(cluster: Cluster, ctx: RequestContext): Promise<void
   if (found.length === 0) throw notFound(`No such volume: ${ctx.params.name}`);
   const qs = ctx.query.toString();
   const names = new Map(found.map(({ engine, item }) => [engine, item.Name]));
-  await onEngines([...names.keys()], (engine) => engine.client.request('DELETE', `/volumes/${encodeURIComponent(names.get(engine) ?? '')}${qs ? `?${qs}` : ''}`), (engine) => engine.refreshList('volumes'));
+  await onEngines([...names.keys()], (engine) => engine.client.request('DELETE', `/volumes/${encodeURIComponent(names.get(engine) ?? '')}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
   ctx.res.writeHead(204).end();
 }
 
@@ -150,7 +150,7 @@ export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
     .post('/networks/create', (ctx) => createNetwork(cluster, ctx))
     .get('/networks/{id}', (ctx) => {
       const { engine, item } = findNetwork(cluster, ctx.params.id);
-      forward(ctx.req, ctx.res, engine, `/networks/${item.Id}`, ctx.query);
+      forward(ctx, engine, `/networks/${item.Id}`);
     })
     .delete('/networks/{id}', (ctx) => removeNetwork(cluster, ctx))
     .get('/volumes', (ctx) => listVolumes(cluster, ctx))
@@ -158,7 +158,7 @@ export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
     .get('/volumes/{name}', (ctx) => {
       const found = findVolumes(cluster, ctx.params.name);
       if (found.length === 0) throw notFound(`No such volume: ${ctx.params.name}`);
-      forward(ctx.req, ctx.res, found[0].engine, `/volumes/${encodeURIComponent(found[0].item.Name)}`, ctx.query);
+      forward(ctx, found[0].engine, `/volumes/${encodeURIComponent(found[0].item.Name)}`);
     })
     .delete('/volumes/{name}', (ctx) => removeVolume(cluster, ctx));
   for (const verb of ['connect', 'disconnect']) {
@@ -168,7 +168,7 @@ export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
       if (!body.Container) throw notFound('Container is not specified');
       const container = cluster.findContainer(body.Container);
       if (!container || container.engine !== engine) throw notFound(`No such container: ${body.Container}`);
-      const r = await engine.call(() => engine.client.request('POST', `/networks/${item.Id}/${verb}`, { ...body, Container: container.container.id }));
+      const r = await engine.request('POST', `/networks/${item.Id}/${verb}`, { body: { ...body, Container: container.container.id }, apiVersion: ctx.apiVersion });
       await engine.refreshContainer(container.container.id).catch(() => undefined);
       ensureOk(r);
       ctx.res.writeHead(200).end();

@@ -193,6 +193,6 @@ export function systemRoutes(router: Router, cluster: Cluster, info: ManagerInfo
     .post('/auth', (ctx) => {
       const engine = cluster.healthyEngines()[0];
       if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
-      forward(ctx.req, ctx.res, engine, '/auth', ctx.query);
+      forward(ctx, engine, '/auth');
     });
 }
