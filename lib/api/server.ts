@@ -14,6 +14,7 @@ import { API_VERSION, MIN_API_VERSION, compareVersions } from './version';
 import { containerRoutes } from './routes/containers';
 import { execRoutes } from './routes/exec';
 import { imageRoutes } from './routes/images';
+import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
@@ -36,6 +37,7 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   const router = new Router();
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
+  maintenanceRoutes(router, cluster);
   containerRoutes(router, cluster, execOwners);
   execRoutes(router, cluster, execOwners);
   imageRoutes(router, cluster);

@@ -99,4 +99,18 @@ describe('TTY sessions, streams and merged objects through the manager', functio
     assert.match(after, new RegExp(`^${pinned}$`, 'm'));
     assert.doesNotMatch(after, new RegExp(`^${engines.engines[0].name}/obj-vol$`, 'm'));
   });
+
+  it('docker container prune and system df cover every engine', async function () {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await ok(['create', '--label', 'obj-prune=1', 'busybox', 'true'])).trim());
+    const nodes = new Set<string>();
+    for (const id of ids) nodes.add((await ok(['inspect', '--format', '{{.Node.Name}}', id])).trim());
+    assert.equal(nodes.size, 3, 'spread put one on each engine');
+    const pruned = await ok(['container', 'prune', '-f', '--filter', 'label=obj-prune=1']);
+    for (const id of ids) assert.match(pruned, new RegExp(id));
+    assert.equal((await ok(['ps', '-aq', '--filter', 'label=obj-prune=1'])).trim(), '');
+    const df = await ok(['system', 'df', '--format', '{{.Type}} {{.TotalCount}}']);
+    const images = Number(/^Images (\d+)$/m.exec(df)?.[1]);
+    assert.ok(images >= 3, `system df counts every engine's images: ${df}`);
+  });
 });

@@ -227,9 +227,6 @@ export function containerRoutes(router: Router, cluster: Cluster, execOwners: Ma
     .get('/containers/json', (ctx) => listContainers(cluster, ctx))
     .get('/containers/ps', (ctx) => listContainers(cluster, ctx))
     .post('/containers/create', (ctx) => create(cluster, ctx))
-    .post('/containers/prune', () => {
-      throw new ApiError(501, 'container prune is not supported through the manager yet');
-    })
     .get('/containers/{name}/json', (ctx) => inspect(cluster, ctx))
     .post('/containers/{name}/attach', (ctx) => forwardToContainer(cluster, ctx, 'attach'), attachUpgrade)
     .post('/containers/{name}/exec', async (ctx) => {
