@@ -13,6 +13,7 @@ import { Router, type RequestContext } from './router';
 import { API_VERSION, MIN_API_VERSION, compareVersions } from './version';
 import { containerRoutes } from './routes/containers';
 import { execRoutes } from './routes/exec';
+import { buildRoutes } from './routes/build';
 import { imageRoutes } from './routes/images';
 import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
@@ -38,6 +39,7 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
   maintenanceRoutes(router, cluster);
+  buildRoutes(router, cluster);
   containerRoutes(router, cluster, execOwners);
   execRoutes(router, cluster, execOwners);
   imageRoutes(router, cluster);

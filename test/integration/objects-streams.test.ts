@@ -113,4 +113,29 @@ describe('TTY sessions, streams and merged objects through the manager', functio
     const images = Number(/^Images (\d+)$/m.exec(df)?.[1]);
     assert.ok(images >= 3, `system df counts every engine's images: ${df}`);
   });
+
+  it('docker build places by --build-arg constraint and streams the context; run then finds the image', async function () {
+    const ssd = engines.engines.find((e) => e.labels.disk === 'ssd')!;
+    const r = await docker(manager.host, ['build', '-t', 'obj-built:1', '--build-arg', 'constraint:disk==ssd', '-'], {
+      input: 'FROM busybox\nRUN echo built-here > /f\nCMD ["cat", "/f"]\n',
+      env: { DOCKER_BUILDKIT: '0' },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    for (const engine of engines.engines) {
+      const has = (await docker(engine.host, ['images', '-q', 'obj-built:1'])).stdout.trim() !== '';
+      assert.equal(has, engine === ssd, `image on ${engine.name}: ${has}`);
+    }
+    assert.equal(await ok(['run', '--rm', 'obj-built:1']), 'built-here\n');
+    await ok(['rmi', 'obj-built:1']);
+  });
+
+  it('docker commit makes the image on the container\'s engine', async function () {
+    const node = (await ok(['inspect', '--format', '{{.Node.Name}}', 'obj-web'])).trim();
+    await ok(['commit', 'obj-web', 'obj-committed:1']);
+    for (const engine of engines.engines) {
+      const has = (await docker(engine.host, ['images', '-q', 'obj-committed:1'])).stdout.trim() !== '';
+      assert.equal(has, engine.name === node, `image on ${engine.name}`);
+    }
+    await ok(['rmi', 'obj-committed:1']);
+  });
 });
