@@ -7,7 +7,7 @@ export function parseNodeList(list: string): string[] {
   const entries: string[] = [];
   for (const item of list.split(',').map((s) => s.trim()).filter(Boolean)) {
     for (const entry of expandRange(item)) {
-      if (!isHostPort(entry)) {
+      if (!isHostPort(entry) && !entry.startsWith('unix://')) {
         throw new DiscoveryError(`invalid address "${entry}", please check you are using the correct discovery (missing token:// ?)`);
       }
       entries.push(entry);

@@ -1,11 +1,168 @@
+/** `swarm manage`: validates flags (classic's messages), builds the cluster and serves the API. */
+import fs from 'node:fs';
 import type { Command } from './command';
+import { UsageError } from './command';
+import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parseFlags, type FlagSpec } from './flags';
+import { parseDuration } from './duration';
+import { Cluster } from '../cluster/cluster';
+import { ApiServer, buildRouter, type ServerTls } from '../api/server';
+import { createDiscovery } from '../../discovery';
+import { DEFAULT_FILTERS, knownFilters } from '../../filters';
+import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
+import { parseClusterOpts } from '../scheduler/options';
+import type { TlsFiles } from '../engine/client';
+import { log } from '../log';
+
+const FLAGS: FlagSpec[] = [
+  { name: 'host', short: 'H', type: 'string', multiple: true, env: 'SWARM_HOST', default: ['tcp://127.0.0.1:2375'], help: 'ip/socket to listen on' },
+  { name: 'strategy', type: 'string', default: DEFAULT_STRATEGY, help: 'placement strategy to use [spread, binpack, random]' },
+  { name: 'filter', short: 'f', type: 'string', multiple: true, default: DEFAULT_FILTERS, help: 'filter to use [health, port, containerslots, dependency, affinity, constraint, whitelist]' },
+  { name: 'heartbeat', type: 'string', default: '60s', help: 'period between each discovery poll (file, token) and retry delay after a watch error' },
+  { name: 'engine-refresh-min-interval', type: 'string', default: '30s', help: 'set engine refresh minimum interval' },
+  { name: 'engine-refresh-max-interval', type: 'string', default: '60s', help: 'set engine refresh maximum interval' },
+  { name: 'engine-failure-retry', type: 'string', default: '3', help: 'set engine failure retry count' },
+  { name: 'engine-refresh-retry', type: 'string', default: '3', help: 'deprecated; use --engine-failure-retry' },
+  { name: 'cluster-driver', short: 'c', type: 'string', default: 'swarm', help: 'cluster driver to use [swarm]' },
+  { name: 'cluster-opt', type: 'string', multiple: true, default: [], help: 'cluster driver options: swarm.overcommit=0.05, swarm.createretry=0' },
+  { name: 'api-enable-cors', aliases: ['cors'], type: 'boolean', default: false, help: 'enable CORS headers in the remote API' },
+  { name: 'tls', type: 'boolean', default: false, help: 'use TLS; implied by --tlsverify=true' },
+  { name: 'tlsverify', type: 'boolean', default: false, help: 'use TLS and verify the remote' },
+  { name: 'tlscacert', type: 'string', help: 'trust only remotes providing a certificate signed by the CA given here' },
+  { name: 'tlscert', type: 'string', help: 'path to TLS certificate file' },
+  { name: 'tlskey', type: 'string', help: 'path to TLS key file' },
+  { name: 'replication', type: 'boolean', default: false, help: 'enable Swarm manager replication' },
+  { name: 'replication-ttl', type: 'string', default: '20s', help: 'leader lock release time on failure' },
+  { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'address of the swarm manager joining the cluster' },
+  { name: 'refresh-on-node-filter', type: 'boolean', default: false, help: 'accepted for compatibility (state is kept current from engine events)' },
+  { name: 'container-name-refresh-filter', type: 'string', default: '', help: 'accepted for compatibility (state is kept current from engine events)' },
+  DISCOVERY_OPT_FLAG,
+];
+
+const HELP = `Usage: swarm manage [OPTIONS] <discovery>
+
+Manage a docker cluster. <discovery> is one of:
+   nodes://<ip1>:<port1>,<ip2>:<port2>   (or a bare list; ranges like 10.0.0.[10:200]:2375)
+   file:///path/to/file                  (one address per line)
+   consul://<ip>:<port>/<path>, etcd://<ip1>,<ip2>/<path>, zk://<ip1>,<ip2>/<path>, token://<token>
+Without <discovery> (and $SWARM_DISCOVERY unset) the manager fronts the engine at $DOCKER_HOST
+or unix:///var/run/docker.sock.
+
+Options:
+${flagHelp(FLAGS)}
+`;
+
+function duration(value: string, flag: string): number {
+  const ms = parseDuration(value);
+  if (Number.isNaN(ms)) throw new UsageError(`invalid value "${value}" for ${flag}: expected a duration like 30s`);
+  return ms;
+}
+
+function readFile(path: string, what: string): Buffer {
+  try {
+    return fs.readFileSync(path);
+  } catch (err) {
+    throw new UsageError(`Couldn't read ${what}: ${(err as Error).message}`);
+  }
+}
+
+/** Classic's TLS flag rules (reference §7); one key pair serves clients and engines. */
+function loadTls(v: Record<string, unknown>): { server?: ServerTls; engines?: TlsFiles } {
+  const tlsverify = Boolean(v.tlsverify);
+  const tls = Boolean(v.tls) || tlsverify;
+  const cert = v.tlscert as string | undefined;
+  const key = v.tlskey as string | undefined;
+  const ca = v.tlscacert as string | undefined;
+  if (!tls) {
+    if (cert || key || ca) throw new UsageError('--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify');
+    return {};
+  }
+  if (!cert || !key) throw new UsageError('--tlscert and --tlskey must be provided when using --tls');
+  if (tlsverify && !ca) throw new UsageError('--tlscacert must be provided when using --tlsverify');
+  const files = { cert: readFile(cert, `X509 key pair (${cert}, ${key})`), key: readFile(key, `X509 key pair (${cert}, ${key})`), ca: ca ? readFile(ca, 'CA certificate') : undefined };
+  return { server: { ...files, verify: tlsverify }, engines: { ...files, verify: tlsverify } };
+}
+
+/** With no discovery, front the local engine like `docker` would find it. */
+function localEngineDiscovery(): string {
+  const dockerHost = process.env.DOCKER_HOST;
+  if (dockerHost) return dockerHost.startsWith('unix://') ? `nodes://${dockerHost}` : dockerHost.replace(/^tcp:\/\//, '');
+  if (fs.existsSync('/var/run/docker.sock')) return 'nodes://unix:///var/run/docker.sock';
+  throw new UsageError("discovery required to manage a cluster (no $DOCKER_HOST or /var/run/docker.sock to front). See 'swarm manage --help'.");
+}
 
 export const manageCommand: Command = {
   name: 'manage',
   aliases: ['m'],
   summary: 'Manage a docker cluster',
-  help: 'Usage: swarm manage [OPTIONS] <discovery>\n',
-  async run(): Promise<void> {
-    throw new Error('not implemented yet');
+  help: HELP,
+  async run(args: string[]): Promise<void> {
+    const { values: v, positionals } = parseFlags(FLAGS, args, 'manage');
+    const strategy = String(v.strategy);
+    try {
+      createStrategy(strategy);
+    } catch {
+      throw new UsageError('strategy not supported');
+    }
+    const filters = (v.filter as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
+    for (const f of filters) if (!knownFilters().includes(f) && !DEFAULT_FILTERS.includes(f)) throw new UsageError('filter not supported');
+    const activeFilters = filters.filter((f) => knownFilters().includes(f));
+    const refreshMinMs = duration(String(v['engine-refresh-min-interval']), '--engine-refresh-min-interval');
+    const refreshMaxMs = duration(String(v['engine-refresh-max-interval']), '--engine-refresh-max-interval');
+    if (!(refreshMinMs > 0)) throw new UsageError('min refresh interval should be a positive number');
+    if (refreshMaxMs < refreshMinMs) throw new UsageError('max refresh interval cannot be less than min refresh interval');
+    const failureRetry = Number(v['engine-failure-retry']);
+    if (!Number.isInteger(failureRetry) || failureRetry <= 0) throw new UsageError('invalid failure retry count');
+    if (String(v['engine-refresh-retry']) !== '3') throw new UsageError('--engine-refresh-retry is deprecated. Use --engine-failure-retry');
+    const heartbeatMs = duration(String(v.heartbeat), '--heartbeat');
+    if (heartbeatMs < 1000) throw new UsageError('--heartbeat should be at least one second');
+    if (v['cluster-driver'] !== 'swarm') throw new UsageError(`unsupported cluster "${String(v['cluster-driver'])}"`);
+    let schedulerOptions;
+    try {
+      schedulerOptions = parseClusterOpts(v['cluster-opt'] as string[]);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (v.replication) throw new UsageError('--replication (leader election) is not available yet in swarm-ts');
+    const tls = loadTls(v);
+    const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
+    const discoveryOptions = keyValueOptions(v['discovery-opt'] as string[], '--discovery-opt');
+    if (!discoveryOptions['kv.path']) discoveryOptions['kv.path'] = 'docker/swarm/nodes';
+    let discovery;
+    try {
+      discovery = createDiscovery(discoveryUrl, { heartbeatMs, ttlMs: 3 * heartbeatMs, options: discoveryOptions });
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+
+    const cluster = new Cluster({
+      engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },
+      scheduler: schedulerOptions,
+      filters: activeFilters,
+      strategy,
+    });
+    const router = buildRouter(cluster, {
+      strategy,
+      filters: activeFilters,
+      experimental: process.env.SWARM_EXPERIMENTAL === '1',
+      role: () => ({ role: 'primary' }),
+    });
+    const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server });
+    try {
+      await server.listen();
+    } catch (err) {
+      await cluster.close();
+      throw new UsageError((err as Error).message);
+    }
+    cluster.watch(discovery);
+    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy, filters: activeFilters.join(',') });
+
+    const shutdown = async (signal: string): Promise<void> => {
+      log.info(`Received ${signal}, shutting down`);
+      await Promise.race([Promise.all([server.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void shutdown('SIGINT'));
+    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    await new Promise<never>(() => undefined);
   },
 };

@@ -1,0 +1,112 @@
+/**
+ * Sends one client request to several engines (image pull, import, load): the request body is
+ * streamed to all of them at once (paced by the slowest), and their JSON progress streams are
+ * merged into one, each message naming its node. Nothing is buffered beyond a chunk.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Engine } from '../engine/engine';
+import { parseMessage } from '../cluster/create';
+
+interface Outcome {
+  engine: Engine;
+  error?: string;
+}
+
+/** Prefixes a progress message with its node so per-node progress stays readable. */
+function tagMessage(engine: Engine, line: string): string {
+  let msg: Record<string, unknown>;
+  try {
+    msg = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return JSON.stringify({ stream: `${engine.name}: ${line}\n` });
+  }
+  if (typeof msg.stream === 'string') msg.stream = `${engine.name}: ${msg.stream}`;
+  if (typeof msg.status === 'string') msg.id = msg.id ? `${engine.name}: ${String(msg.id)}` : engine.name;
+  return JSON.stringify(msg);
+}
+
+export function broadcast(req: IncomingMessage, res: ServerResponse, engines: Engine[], path: string, query: URLSearchParams, withBody: boolean, onDone?: () => void): void {
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const qs = query.toString();
+  const headers: http.OutgoingHttpHeaders = {};
+  for (const name of ['content-type', 'x-registry-auth', 'x-registry-config']) if (req.headers[name]) headers[name] = req.headers[name];
+  if (withBody) headers['transfer-encoding'] = 'chunked';
+  const upstreams: http.ClientRequest[] = [];
+  const outcomes = engines.map((engine) => new Promise<Outcome>((resolve) => {
+    const transport = engine.client.protocol === 'https' ? https : http;
+    const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', `${engine.client.versionPrefix}${path}${qs ? `?${qs}` : ''}`, headers), (response) => {
+      let buffered = '';
+      let lastError: string | undefined;
+      const status = response.statusCode ?? 500;
+      response.on('data', (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const line = buffered.slice(0, nl).trim();
+          buffered = buffered.slice(nl + 1);
+          if (!line) continue;
+          const parsed = safeParse(line);
+          if (parsed?.error) lastError = String(parsed.error);
+          else res.write(tagMessage(engine, line) + '\n');
+        }
+      });
+      response.on('end', () => {
+        if (buffered.trim()) {
+          if (status >= 400) lastError = parseMessage(buffered);
+          else res.write(tagMessage(engine, buffered.trim()) + '\n');
+        }
+        engine.recordSuccess();
+        resolve({ engine, error: lastError ?? (status >= 400 ? `HTTP ${status}` : undefined) });
+      });
+      response.on('error', (err) => resolve({ engine, error: err.message }));
+    });
+    upstream.on('error', (err) => {
+      engine.recordFailure(err);
+      resolve({ engine, error: err.message });
+    });
+    if (!withBody) upstream.end();
+    else upstreams.push(upstream);
+  }));
+  if (withBody) teeBody(req, upstreams);
+  void Promise.all(outcomes).then((results) => {
+    const failed = results.filter((r) => r.error);
+    if (failed.length > 0) {
+      const message = failed.map((f) => `${f.engine.name}: ${f.error}`).join('; ');
+      res.write(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+    }
+    res.end();
+    onDone?.();
+  });
+}
+
+/** Writes the client body to every upstream, pausing the client while any upstream is full. */
+function teeBody(req: IncomingMessage, upstreams: http.ClientRequest[]): void {
+  const full = new Set<http.ClientRequest>();
+  const release = (upstream: http.ClientRequest): void => {
+    if (full.delete(upstream) && full.size === 0) req.resume();
+  };
+  for (const upstream of upstreams) {
+    upstream.on('drain', () => release(upstream));
+    upstream.on('close', () => release(upstream));
+  }
+  req.on('data', (chunk: Buffer) => {
+    for (const upstream of upstreams) {
+      if (upstream.destroyed) continue;
+      if (!upstream.write(chunk)) full.add(upstream);
+    }
+    if (full.size > 0) req.pause();
+  });
+  req.on('end', () => upstreams.forEach((u) => u.end()));
+  req.on('error', () => upstreams.forEach((u) => u.destroy()));
+}
+
+function safeParse(line: string): Record<string, unknown> | undefined {
+  try {
+    return JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,29 @@
+import type { ServerResponse } from 'node:http';
+
+/** An error the API answers with Docker's JSON shape `{"message": ...}` and a status code. */
+export class ApiError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+export const notFound = (message: string): ApiError => new ApiError(404, message);
+export const badRequest = (message: string): ApiError => new ApiError(400, message);
+export const conflict = (message: string): ApiError => new ApiError(409, message);
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload), ...headers });
+  res.end(payload);
+}
+
+/** Answers with a Docker JSON error, or ends a response whose headers already went out. */
+export function sendError(res: ServerResponse, status: number, message: string): void {
+  if (res.headersSent) {
+    // Mid-stream failure: the status is gone; Docker's streaming error shape is the best we can do.
+    if (!res.writableEnded) res.end(JSON.stringify({ error: message, errorDetail: { message } }) + '\n');
+    return;
+  }
+  sendJson(res, status, { message });
+}

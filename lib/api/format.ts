@@ -1,0 +1,52 @@
+/** Text formats Docker users know: durations ("Up 5 minutes"), sizes ("2.053 GiB"), natural sort. */
+import type { ContainerState } from '../engine/records';
+
+/** Docker's units.HumanDuration. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(hours / 24 / 365)} years`;
+}
+
+/** The `Status` column of `docker ps`, regenerated from cached state so it never goes stale. */
+export function statusText(state: ContainerState, now = Date.now()): string {
+  const since = (iso: string): string => humanDuration(Math.max(0, now - Date.parse(iso)));
+  if (state.running) {
+    if (state.paused) return `Up ${since(state.startedAt)} (Paused)`;
+    if (state.restarting) return `Restarting (${state.exitCode}) ${since(state.finishedAt)} ago`;
+    const health = state.health ? (state.health === 'starting' ? ' (health: starting)' : ` (${state.health})`) : '';
+    return `Up ${since(state.startedAt)}${health}`;
+  }
+  if (state.status === 'removing') return 'Removal In Progress';
+  if (state.status === 'dead') return 'Dead';
+  if (state.status === 'created' || !state.finishedAt || state.finishedAt.startsWith('0001-')) return 'Created';
+  return `Exited (${state.exitCode}) ${since(state.finishedAt)} ago`;
+}
+
+/** go-units BytesSize: "%.4g %s" with binary units. */
+export function bytesSize(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = bytes;
+  let i = 0;
+  while (value >= 1024 && i < units.length - 1) {
+    value /= 1024;
+    i++;
+  }
+  return `${Number(value.toPrecision(4))} ${units[i]}`;
+}
+
+/** Natural order: node-2 before node-10. */
+export function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true, sensitivity: 'base' });
+}

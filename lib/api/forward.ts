@@ -1,0 +1,93 @@
+/**
+ * Forwarding client requests to the engine that owns the object.
+ * - `forward`: streaming HTTP through http-proxy (logs -f, stats, export, archive, wait...).
+ * - `hijack`: Docker's `Upgrade: tcp` (attach, exec start). http-proxy only speaks websocket
+ *   upgrades, so this is a raw byte pipe between the client socket and an engine socket, with
+ *   half-close passed through so `stdin` EOF reaches the container.
+ * The path is rewritten to the engine's API version, so a client speaking 1.47 works with an
+ * engine that only knows 1.41.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import httpProxy from 'http-proxy';
+import type { Engine } from '../engine/engine';
+import { sendError } from './errors';
+import { log } from '../log';
+
+const proxy = httpProxy.createProxyServer({ xfwd: false, ws: false });
+
+/** Headers that describe the hop, not the request. */
+function engineUrl(engine: Engine, path: string, query: URLSearchParams): string {
+  const qs = query.toString();
+  return `${engine.client.versionPrefix}${path}${qs ? `?${qs}` : ''}`;
+}
+
+export interface ForwardOptions {
+  /** Runs after the engine's response has been fully sent (e.g. refresh the container). */
+  onDone?: (status: number) => void;
+}
+
+interface InFlight {
+  engine: Engine;
+  res: ServerResponse;
+  status: number;
+}
+
+/** Per-request forwarding state, found from http-proxy's single 'proxyRes' event. */
+const inFlight = new WeakMap<IncomingMessage, InFlight>();
+
+proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
+  const state = inFlight.get(req);
+  if (!state) return;
+  state.status = proxyRes.statusCode ?? 0;
+  state.engine.recordSuccess();
+  // Long-running streams (logs -f, events, stats, wait): send headers now, don't wait for data.
+  state.res.flushHeaders?.();
+});
+
+export function forward(req: IncomingMessage, res: ServerResponse, engine: Engine, path: string, query: URLSearchParams, options: ForwardOptions = {}): void {
+  req.url = engineUrl(engine, path, query);
+  const { host, port, socketPath } = engine.client.endpoint;
+  const target = (socketPath ? { socketPath } : { host, port, protocol: `${engine.client.protocol}:` }) as httpProxy.ServerOptions['target'];
+  const state: InFlight = { engine, res, status: 0 };
+  inFlight.set(req, state);
+  res.once('close', () => options.onDone?.(state.status));
+  proxy.web(req, res, { target, agent: engine.client.agent, secure: engine.client.tls?.verify ?? true }, (err) => {
+    engine.recordFailure(err);
+    log.warn('Forwarding to engine failed', { node: engine.name, addr: engine.addr, error: err.message });
+    sendError(res, 500, `Error from engine ${engine.name} (${engine.addr}): ${err.message}`);
+  });
+}
+
+/** Pipes a hijacked client connection to the engine, replaying the request line and headers. */
+export function hijack(req: IncomingMessage, clientSocket: Duplex, head: Buffer, engine: Engine, path: string, query: URLSearchParams): void {
+  const { host = '127.0.0.1', port = 2375, socketPath } = engine.client.endpoint;
+  const tlsFiles = engine.client.tls;
+  const onConnect = (): void => {
+    const lines = [`${req.method} ${engineUrl(engine, path, query)} HTTP/1.1`];
+    for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+    upstream.write(lines.join('\r\n') + '\r\n\r\n');
+    if (head.length > 0) upstream.write(head);
+    engine.recordSuccess();
+    clientSocket.pipe(upstream);
+    upstream.pipe(clientSocket);
+  };
+  const upstream: net.Socket = socketPath
+    ? net.connect({ path: socketPath, allowHalfOpen: true }, onConnect)
+    : tlsFiles
+      ? tls.connect({ host, port, ca: tlsFiles.ca, cert: tlsFiles.cert, key: tlsFiles.key, rejectUnauthorized: tlsFiles.verify, servername: net.isIP(host) ? undefined : host }, onConnect)
+      : net.connect({ host, port, allowHalfOpen: true }, onConnect);
+  upstream.setNoDelay(true);
+  upstream.on('error', (err) => {
+    engine.recordFailure(err);
+    if (!clientSocket.destroyed) {
+      const body = JSON.stringify({ message: `Error from engine ${engine.name} (${engine.addr}): ${err.message}` });
+      clientSocket.end(`HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    }
+  });
+  clientSocket.on('error', () => upstream.destroy());
+  clientSocket.on('close', () => upstream.destroy());
+  upstream.on('close', () => clientSocket.destroy());
+}

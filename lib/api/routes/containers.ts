@@ -1,0 +1,218 @@
+/** /containers/*: list from memory, create through the scheduler, everything else to the owner engine. */
+import type { Cluster, ContainerRef } from '../../cluster/cluster';
+import { createContainer, parseMessage } from '../../cluster/create';
+import type { ContainerRecord } from '../../engine/records';
+import type { Engine } from '../../engine/engine';
+import { readBody, readJson, parseFilters } from '../body';
+import { ApiError, badRequest, notFound, sendJson } from '../errors';
+import { forward, hijack } from '../forward';
+import { statusText } from '../format';
+import type { RequestContext, Router, UpgradeHandler } from '../router';
+import type { CreateBody } from '../../scheduler/build-request';
+
+const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+
+export function resolveContainer(cluster: Cluster, ref: string): ContainerRef {
+  const found = cluster.findContainer(ref);
+  if (!found) throw notFound(`No such container: ${ref}`);
+  if (!found.engine.isHealthy) throw new ApiError(500, `Container ${ref} running on unhealthy node ${found.engine.name}`);
+  return found;
+}
+
+/** Replaces an unspecified host IP with the engine's address, so published ports are reachable. */
+function publicIp(ip: string | undefined, engine: Engine): string | undefined {
+  return ip === '0.0.0.0' || ip === '::' || ip === '' ? engine.ip : ip;
+}
+
+/** One `docker ps` row, in the engine list format, names prefixed with the node. */
+function psRow(engine: Engine, c: ContainerRecord, now: number): Record<string, unknown> {
+  return {
+    Id: c.id,
+    Names: [`/${engine.name}/${c.name}`],
+    Image: c.image,
+    ImageID: c.imageId,
+    Command: c.command,
+    Created: c.created,
+    Ports: c.ports.map((p) => (p.IP !== undefined ? { ...p, IP: publicIp(p.IP, engine) } : p)),
+    Labels: c.labels,
+    State: c.state.status,
+    Status: engine.isHealthy ? statusText(c.state, now) : 'Host Down',
+    HostConfig: { NetworkMode: c.networkMode },
+    NetworkSettings: { Networks: c.networks },
+    Mounts: c.mounts,
+  };
+}
+
+function matchesFilters(engine: Engine, c: ContainerRecord, filters: Record<string, string[]>): boolean {
+  for (const [key, values] of Object.entries(filters)) {
+    if (values.length === 0) continue;
+    const ok = values.some((v) => {
+      switch (key) {
+        case 'name':
+          return safeRegex(v).test(c.name) || safeRegex(v).test(`/${c.name}`) || safeRegex(v).test(`${engine.name}/${c.name}`);
+        case 'id':
+          return c.id.startsWith(v);
+        case 'label': {
+          const eq = v.indexOf('=');
+          return eq < 0 ? v in c.labels : c.labels[v.slice(0, eq)] === v.slice(eq + 1);
+        }
+        case 'status':
+          if (!STATUSES.includes(v)) throw badRequest(`Invalid filter 'status=${v}'`);
+          return c.state.status === v;
+        case 'node':
+          return engine.name === v || engine.id === v || safeRegex(v).test(engine.name);
+        case 'health':
+          return (c.state.health ?? 'none') === v;
+        case 'exited':
+          if (!/^-?\d+$/.test(v)) throw badRequest(`invalid filter 'exited=${v}'`);
+          return c.state.status === 'exited' && c.state.exitCode === Number(v);
+        case 'ancestor':
+          return c.image === v || c.image === `${v}:latest` || c.imageId === v || c.imageId.startsWith(`sha256:${v}`);
+        case 'network':
+          return Object.entries(c.networks).some(([name, n]) => name === v || (n as { NetworkID?: string }).NetworkID?.startsWith(v));
+        case 'volume':
+          return c.mounts.some((m) => (m as { Name?: string }).Name === v || (m as { Destination?: string }).Destination === v);
+        case 'is-task':
+          return (v === 'true') === ('com.docker.swarm.task' in c.labels);
+        default:
+          throw badRequest(`Invalid filter '${key}'`);
+      }
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/** Docker treats the name filter as a regex; a broken one must not crash the request. */
+function safeRegex(pattern: string): RegExp {
+  try {
+    return new RegExp(pattern);
+  } catch {
+    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  }
+}
+
+function listContainers(cluster: Cluster, ctx: RequestContext): void {
+  const q = ctx.query;
+  const all = q.get('all') === '1' || q.get('all') === 'true';
+  const limit = Number(q.get('limit') ?? '-1');
+  const filters = parseFilters(q.get('filters'));
+  const now = Date.now();
+  const rows: Array<{ created: number; row: Record<string, unknown> }> = [];
+  const showAll = all || limit > 0 || q.has('before') || q.has('since') || 'status' in filters;
+  for (const engine of cluster.validatedEngines()) {
+    for (const c of engine.containers.values()) {
+      if (!showAll && (!c.state.running || !engine.isHealthy)) continue;
+      if (!matchesFilters(engine, c, filters)) continue;
+      rows.push({ created: c.created, row: psRow(engine, c, now) });
+    }
+  }
+  rows.sort((a, b) => b.created - a.created);
+  sendJson(ctx.res, 200, (limit > 0 ? rows.slice(0, limit) : rows).map((r) => r.row));
+}
+
+async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
+  const body = await readJson<CreateBody>(ctx.req, {});
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid JSON body: expected an object');
+  if (!body.Image) throw badRequest('Config cannot be empty in order to create a container');
+  const name = ctx.query.get('name') ?? undefined;
+  const result = await createContainer(cluster, body, name || undefined, ctx.req.headers);
+  sendJson(ctx.res, 201, { Id: result.id, Warnings: result.warnings });
+}
+
+/** Live inspect from the engine, plus the `Node` object classic swarm added. */
+async function inspect(cluster: Cluster, ctx: RequestContext): Promise<void> {
+  const { engine, container } = resolveContainer(cluster, ctx.params.name);
+  const query = ctx.query.toString();
+  const response = await engine.call(() => engine.client.request('GET', `/containers/${container.id}/json${query ? `?${query}` : ''}`));
+  if (response.status !== 200) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+  const info = JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
+  const ports = (info.NetworkSettings as { Ports?: Record<string, Array<{ HostIp: string }> | null> } | undefined)?.Ports ?? {};
+  for (const bindings of Object.values(ports)) for (const b of bindings ?? []) b.HostIp = publicIp(b.HostIp, engine) ?? b.HostIp;
+  info.Node = { ID: engine.id, IP: engine.ip, Addr: engine.addr, Name: engine.name, Cpus: engine.cpus, Memory: engine.memory, Labels: engine.labels };
+  sendJson(ctx.res, 200, info);
+}
+
+/**
+ * State-changing actions (start, stop, kill, ...) are small and quick: the manager calls the
+ * engine, refreshes its cached copy, then answers, so a `docker ps` right after sees the change.
+ */
+async function action(cluster: Cluster, ctx: RequestContext, verb: string): Promise<void> {
+  const { engine, container } = resolveContainer(cluster, ctx.params.name);
+  const raw = await readBody(ctx.req);
+  const query = ctx.query.toString();
+  const path = `/containers/${container.id}${verb ? `/${verb}` : ''}${query ? `?${query}` : ''}`;
+  const method = ctx.req.method ?? 'POST';
+  if (verb === 'rename') {
+    const newName = (ctx.query.get('name') ?? '').replace(/^\//, '');
+    if (!newName) throw badRequest('name is required');
+    if (cluster.nameInUse(newName)) {
+      throw new ApiError(409, `Conflict: The name ${newName} is already assigned. You have to delete (or rename) that container to be able to assign ${newName} to a container again.`);
+    }
+  }
+  let body: unknown;
+  try {
+    body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
+  } catch (err) {
+    throw badRequest(`invalid JSON body: ${(err as Error).message}`);
+  }
+  const response = await engine.call(() => engine.client.request(method, path, body, {}, 120_000));
+  if (method === 'DELETE' && response.status < 300) {
+    engine.containers.delete(container.id);
+    engine.generation++;
+  } else {
+    await engine.refreshContainer(container.id).catch(() => undefined);
+  }
+  const text = response.body.toString('utf8');
+  if (response.status >= 400) throw new ApiError(response.status, parseMessage(text));
+  ctx.res.writeHead(response.status, response.headers['content-type'] ? { 'Content-Type': String(response.headers['content-type']) } : {});
+  ctx.res.end(response.body);
+}
+
+function forwardToContainer(cluster: Cluster, ctx: RequestContext, suffix: string, refresh = false): void {
+  const { engine, container } = resolveContainer(cluster, ctx.params.name);
+  forward(ctx.req, ctx.res, engine, `/containers/${container.id}/${suffix}`, ctx.query, {
+    onDone: refresh ? () => void engine.refreshContainer(container.id).catch(() => undefined) : undefined,
+  });
+}
+
+export function containerRoutes(router: Router, cluster: Cluster, execOwners: Map<string, Engine>): void {
+  const attachUpgrade: UpgradeHandler = (ctx) => {
+    const { engine, container } = resolveContainer(cluster, ctx.params.name);
+    hijack(ctx.req, ctx.socket, ctx.head, engine, `/containers/${container.id}/attach`, ctx.query);
+  };
+  router
+    .get('/containers/json', (ctx) => listContainers(cluster, ctx))
+    .get('/containers/ps', (ctx) => listContainers(cluster, ctx))
+    .post('/containers/create', (ctx) => create(cluster, ctx))
+    .post('/containers/prune', () => {
+      throw new ApiError(501, 'container prune is not supported through the manager yet');
+    })
+    .get('/containers/{name}/json', (ctx) => inspect(cluster, ctx))
+    .post('/containers/{name}/attach', (ctx) => forwardToContainer(cluster, ctx, 'attach'), attachUpgrade)
+    .post('/containers/{name}/exec', async (ctx) => {
+      const { engine, container } = resolveContainer(cluster, ctx.params.name);
+      const body = await readJson<{ Cmd?: string[] }>(ctx.req, {});
+      if (!body.Cmd || body.Cmd.length === 0) throw badRequest('No exec command specified');
+      const response = await engine.call(() => engine.client.request('POST', `/containers/${container.id}/exec`, body));
+      if (response.status !== 201) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+      const created = JSON.parse(response.body.toString('utf8')) as { Id: string };
+      execOwners.set(created.Id, engine);
+      sendJson(ctx.res, 201, created);
+    })
+    .post('/containers/{name}/wait', (ctx) => forwardToContainer(cluster, ctx, 'wait', true))
+    .post('/containers/{name}/resize', (ctx) => forwardToContainer(cluster, ctx, 'resize'))
+    .post('/containers/{name}/copy', (ctx) => forwardToContainer(cluster, ctx, 'copy'))
+    .get('/containers/{name}/logs', (ctx) => forwardToContainer(cluster, ctx, 'logs'))
+    .get('/containers/{name}/stats', (ctx) => forwardToContainer(cluster, ctx, 'stats'))
+    .get('/containers/{name}/top', (ctx) => forwardToContainer(cluster, ctx, 'top'))
+    .get('/containers/{name}/changes', (ctx) => forwardToContainer(cluster, ctx, 'changes'))
+    .get('/containers/{name}/export', (ctx) => forwardToContainer(cluster, ctx, 'export'))
+    .get('/containers/{name}/archive', (ctx) => forwardToContainer(cluster, ctx, 'archive'))
+    .add('HEAD', '/containers/{name}/archive', (ctx) => forwardToContainer(cluster, ctx, 'archive'))
+    .add('PUT', '/containers/{name}/archive', (ctx) => forwardToContainer(cluster, ctx, 'archive', true))
+    .delete('/containers/{name}', (ctx) => action(cluster, ctx, ''));
+  for (const verb of ['start', 'stop', 'restart', 'kill', 'pause', 'unpause', 'rename', 'update']) {
+    router.post(`/containers/{name}/${verb}`, (ctx) => action(cluster, ctx, verb));
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * /images/*: the merged image list from memory; reads forwarded to an engine holding the image;
+ * pull/import/load broadcast to every healthy engine; tag and rmi applied on every holder.
+ */
+import type { Cluster } from '../../cluster/cluster';
+import { parseMessage } from '../../cluster/create';
+import type { Engine } from '../../engine/engine';
+import type { ImageRecord } from '../../engine/records';
+import { broadcast } from '../broadcast';
+import { parseFilters } from '../body';
+import { ApiError, badRequest, notFound, sendJson } from '../errors';
+import { forward } from '../forward';
+import type { RequestContext, Router } from '../router';
+
+/** Docker's reference semantics: a name without a tag means `:latest`; IDs may be prefixes. */
+export function imageMatches(image: ImageRecord, ref: string): boolean {
+  const id = image.Id.replace(/^sha256:/, '');
+  const bareRef = ref.replace(/^sha256:/, '');
+  if (bareRef.length >= 3 && /^[0-9a-f]+$/.test(bareRef) && id.startsWith(bareRef)) return true;
+  if (ref.includes('@')) return (image.RepoDigests ?? []).includes(ref);
+  const lastSlash = ref.lastIndexOf('/');
+  const tagged = ref.lastIndexOf(':') > lastSlash ? ref : `${ref}:latest`;
+  const variants = [tagged, `docker.io/${tagged}`, `docker.io/library/${tagged}`, tagged.replace(/^(docker\.io\/)?(library\/)?/, '')];
+  return (image.RepoTags ?? []).some((t) => variants.includes(t));
+}
+
+function holders(cluster: Cluster, ref: string): Engine[] {
+  return cluster.healthyEngines().filter((e) => e.images.some((i) => imageMatches(i, ref)));
+}
+
+function firstHolder(cluster: Cluster, ref: string): Engine {
+  const engine = holders(cluster, ref)[0];
+  if (!engine) throw notFound(`No such image: ${ref}`);
+  return engine;
+}
+
+function listImages(cluster: Cluster, ctx: RequestContext): void {
+  const filters = parseFilters(ctx.query.get('filters'));
+  const merged = new Map<string, ImageRecord & { Containers: number }>();
+  for (const engine of cluster.healthyEngines()) {
+    if (filters.node && !filters.node.some((n) => n === engine.name || n === engine.id)) continue;
+    for (const image of engine.images) {
+      if (filters.dangling) {
+        const dangling = (image.RepoTags ?? []).every((t) => t === '<none>:<none>');
+        if (!['true', 'false'].includes(filters.dangling[0])) throw badRequest(`Invalid filter 'dangling=${filters.dangling[0]}'`);
+        if (dangling !== (filters.dangling[0] === 'true')) continue;
+      }
+      if (filters.reference && !filters.reference.some((r) => (image.RepoTags ?? []).some((t) => t === r || t.startsWith(`${r}:`) || t.split(':')[0] === r))) continue;
+      if (filters.label && !filters.label.every((l) => {
+        const eq = l.indexOf('=');
+        const labels = image.Labels ?? {};
+        return eq < 0 ? l in labels : labels[l.slice(0, eq)] === l.slice(eq + 1);
+      })) continue;
+      const existing = merged.get(image.Id);
+      if (existing) {
+        existing.RepoTags = [...new Set([...(existing.RepoTags ?? []), ...(image.RepoTags ?? [])])];
+        existing.RepoDigests = [...new Set([...(existing.RepoDigests ?? []), ...(image.RepoDigests ?? [])])];
+      } else {
+        merged.set(image.Id, { ...image, RepoTags: [...(image.RepoTags ?? [])], RepoDigests: [...(image.RepoDigests ?? [])] });
+      }
+    }
+  }
+  sendJson(ctx.res, 200, [...merged.values()].sort((a, b) => b.Created - a.Created));
+}
+
+/** Runs one call on every holder of the image; per-node errors are joined "node: error". */
+async function onHolders(cluster: Cluster, ref: string, call: (engine: Engine) => Promise<{ status: number; body: Buffer }>): Promise<Array<{ engine: Engine; body: Buffer }>> {
+  const targets = holders(cluster, ref);
+  if (targets.length === 0) throw notFound(`No such image: ${ref}`);
+  const results = await Promise.all(targets.map(async (engine) => {
+    try {
+      const r = await engine.call(() => call(engine));
+      await engine.refreshList('images').catch(() => undefined);
+      return { engine, status: r.status, body: r.body };
+    } catch (err) {
+      return { engine, status: 500, body: Buffer.from(JSON.stringify({ message: (err as Error).message })) };
+    }
+  }));
+  const failed = results.filter((r) => r.status >= 400);
+  if (failed.length > 0) {
+    const status = failed.every((f) => f.status === failed[0].status) ? failed[0].status : 500;
+    throw new ApiError(status, failed.map((f) => `${f.engine.name}: ${parseMessage(f.body.toString('utf8'))}`).join('; '));
+  }
+  return results;
+}
+
+function requireHealthy(cluster: Cluster): Engine[] {
+  const engines = cluster.healthyEngines();
+  if (engines.length === 0) throw new ApiError(503, 'No healthy node available in the cluster');
+  return engines;
+}
+
+export function imageRoutes(router: Router, cluster: Cluster): void {
+  const refreshAll = (engines: Engine[]) => () => engines.forEach((e) => void e.refreshList('images').catch(() => undefined));
+  router
+    .get('/images/json', (ctx) => listImages(cluster, ctx))
+    .post('/images/create', (ctx) => {
+      const engines = requireHealthy(cluster);
+      const fromSrc = ctx.query.get('fromSrc');
+      if (!ctx.query.get('fromImage') && !fromSrc) throw badRequest('fromImage or fromSrc is required');
+      broadcast(ctx.req, ctx.res, engines, '/images/create', ctx.query, fromSrc === '-', refreshAll(engines));
+    })
+    .post('/images/load', (ctx) => {
+      const engines = requireHealthy(cluster);
+      broadcast(ctx.req, ctx.res, engines, '/images/load', ctx.query, true, refreshAll(engines));
+    })
+    .get('/images/search', (ctx) => forward(ctx.req, ctx.res, requireHealthy(cluster)[0], '/images/search', ctx.query))
+    .get('/images/get', (ctx) => {
+      const names = ctx.query.getAll('names');
+      const engine = cluster.healthyEngines().find((e) => names.every((n) => e.images.some((i) => imageMatches(i, n))));
+      if (!engine) throw notFound(`Unable to find a healthy engine containing all images: [${names.join(' ')}]`);
+      forward(ctx.req, ctx.res, engine, '/images/get', ctx.query);
+    })
+    .get('/images/{name}/json', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/json`, ctx.query))
+    .get('/images/{name}/history', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/history`, ctx.query))
+    .get('/images/{name}/get', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/get`, ctx.query))
+    .post('/images/{name}/push', (ctx) => forward(ctx.req, ctx.res, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/push`, ctx.query))
+    .post('/images/{name}/tag', async (ctx) => {
+      const qs = ctx.query.toString();
+      await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('POST', `/images/${encodeURIComponent(ctx.params.name)}/tag?${qs}`));
+      ctx.res.writeHead(201).end();
+    })
+    .delete('/images/{name}', async (ctx) => {
+      const qs = ctx.query.toString();
+      const results = await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`));
+      const merged = results.flatMap((r) => JSON.parse(r.body.toString('utf8') || '[]') as unknown[]);
+      sendJson(ctx.res, 200, merged);
+    });
+}

@@ -1,0 +1,195 @@
+/** /_ping, /version, /info, /events, /auth: the manager's own view of the cluster. */
+import os from 'node:os';
+import type { Cluster } from '../../cluster/cluster';
+import { eventMatches } from '../../cluster/event-hub';
+import type { DockerEvent } from '../../engine/engine';
+import { parseFilters } from '../body';
+import { ApiError, badRequest, sendJson } from '../errors';
+import { forward } from '../forward';
+import { bytesSize, naturalCompare } from '../format';
+import type { RequestContext, Router } from '../router';
+import { API_VERSION, MIN_API_VERSION, SERVER_VERSION_PREFIX } from '../version';
+import { GIT_COMMIT, VERSION } from '../../cli/version';
+
+export interface ManagerInfo {
+  strategy: string;
+  filters: string[];
+  experimental: boolean;
+  /** "primary", or "replica" with the primary's address. */
+  role: () => { role: 'primary' | 'replica'; primary?: string };
+}
+
+function pingHeaders(): Record<string, string> {
+  return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', 'Ostype': 'linux', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' };
+}
+
+function ping(ctx: RequestContext): void {
+  ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2', ...pingHeaders() });
+  ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
+}
+
+function version(ctx: RequestContext, info: ManagerInfo): void {
+  sendJson(ctx.res, 200, {
+    Platform: { Name: 'Docker Swarm (swarm-ts)' },
+    Version: `${SERVER_VERSION_PREFIX}${VERSION}`,
+    ApiVersion: API_VERSION,
+    MinAPIVersion: MIN_API_VERSION,
+    GitCommit: GIT_COMMIT,
+    GoVersion: `node${process.versions.node}`,
+    Os: process.platform,
+    Arch: os.arch(),
+    KernelVersion: os.release(),
+    Experimental: info.experimental,
+    BuildTime: '',
+    Components: [{ Name: 'swarm-ts', Version: VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION } }],
+  });
+}
+
+/** `docker info`: cluster totals plus classic's per-node SystemStatus block (reference §5.4). */
+export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string, unknown> {
+  const engines = [...cluster.engines.values()].sort((a, b) => naturalCompare(a.name || '(unknown)', b.name || '(unknown)'));
+  const role = info.role();
+  const status: Array<[string, string]> = [['Role', role.role]];
+  if (role.primary) status.push(['Primary', role.primary]);
+  status.push(['Strategy', info.strategy], ['Filters', info.filters.join(', ')], ['Nodes', String(engines.length)]);
+  const nodes = new Map(cluster.nodes().map((n) => [n.id, n]));
+  let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
+  for (const engine of engines) {
+    let r = 0, p = 0, s = 0;
+    for (const c of engine.containers.values()) {
+      if (c.state.paused) p++;
+      else if (c.state.running) r++;
+      else s++;
+    }
+    const node = engine.status === 'pending' ? undefined : nodes.get(engine.id);
+    status.push([` ${engine.name || '(unknown)'}`, engine.addr]);
+    status.push(['  └ ID', engine.id || '']);
+    status.push(['  └ Status', capitalize(engine.status)]);
+    status.push(['  └ Containers', engine.isHealthy ? `${engine.containers.size} (${r} Running, ${p} Paused, ${s} Stopped)` : String(engine.containers.size)]);
+    status.push(['  └ Reserved CPUs', `${formatCpus(node?.usedCpus ?? 0)} / ${formatCpus(node?.totalCpus ?? 0)}`]);
+    status.push(['  └ Reserved Memory', `${bytesSize(node?.usedMemory ?? 0)} / ${bytesSize(node?.totalMemory ?? 0)}`]);
+    status.push(['  └ Labels', Object.entries(engine.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ')]);
+    if (engine.lastError) status.push(['  └ Error', engine.lastError]);
+    status.push(['  └ UpdatedAt', engine.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
+    status.push(['  └ ServerVersion', engine.serverVersion]);
+    if (engine.status !== 'pending') {
+      containers += engine.containers.size;
+      running += r;
+      paused += p;
+      stopped += s;
+      images += engine.images.filter((i) => (i.RepoTags ?? []).some((t) => t !== '<none>:<none>')).length;
+      ncpu += node?.totalCpus ?? 0;
+      mem += node?.totalMemory ?? 0;
+    }
+  }
+  if (cluster.discoveryError) status.push(['Discovery Error', cluster.discoveryError]);
+  return {
+    ID: `swarm-ts:${os.hostname()}`,
+    Containers: containers,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: stopped,
+    Images: images,
+    Driver: '',
+    DriverStatus: [],
+    SystemStatus: status,
+    Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
+    MemoryLimit: true,
+    SwapLimit: true,
+    CpuCfsPeriod: true,
+    CpuCfsQuota: true,
+    CPUShares: true,
+    CPUSet: true,
+    IPv4Forwarding: true,
+    BridgeNfIptables: true,
+    BridgeNfIp6tables: true,
+    Debug: false,
+    NFd: 0,
+    OomKillDisable: true,
+    NGoroutines: 0,
+    SystemTime: new Date().toISOString(),
+    LoggingDriver: '',
+    CgroupDriver: '',
+    NEventsListener: cluster.events.listenerCount,
+    KernelVersion: os.release(),
+    OperatingSystem: os.type(),
+    OSType: 'linux',
+    Architecture: os.arch(),
+    IndexServerAddress: 'https://index.docker.io/v1/',
+    NCPU: Math.floor(ncpu),
+    MemTotal: mem,
+    DockerRootDir: '',
+    HttpProxy: process.env.HTTP_PROXY ?? process.env.http_proxy ?? '',
+    HttpsProxy: process.env.HTTPS_PROXY ?? process.env.https_proxy ?? '',
+    NoProxy: process.env.NO_PROXY ?? process.env.no_proxy ?? '',
+    Name: os.hostname(),
+    Labels: [],
+    ExperimentalBuild: info.experimental,
+    ServerVersion: `${SERVER_VERSION_PREFIX}${VERSION}`,
+    Runtimes: {},
+    DefaultRuntime: '',
+    Swarm: { LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    LiveRestoreEnabled: false,
+    Isolation: '',
+    SecurityOptions: [],
+    Warnings: cluster.discoveryError ? [`WARNING: discovery is unreachable: ${cluster.discoveryError}`] : [],
+  };
+}
+
+function capitalize(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function formatCpus(cpus: number): string {
+  return Number.isInteger(cpus) ? String(cpus) : cpus.toFixed(2);
+}
+
+/** Docker accepts unix seconds with an optional fraction (the CLI converts durations and dates). */
+function parseTimestamp(value: string | null, name: string): number | undefined {
+  if (value === null || value === '') return undefined;
+  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1e9);
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw badRequest(`invalid value for ${name}: ${value}`);
+  return ms * 1e6;
+}
+
+/**
+ * `docker events`: replays history from `since`, then streams live events until `until`, one
+ * JSON object per line, filtered as Docker does (plus a `node` filter).
+ */
+function events(cluster: Cluster, ctx: RequestContext): void {
+  const since = parseTimestamp(ctx.query.get('since'), 'since');
+  const until = parseTimestamp(ctx.query.get('until'), 'until');
+  const filters = parseFilters(ctx.query.get('filters'));
+  const { res } = ctx;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  res.flushHeaders();
+  const write = (event: DockerEvent): void => {
+    if (eventMatches(event, filters)) res.write(JSON.stringify(event) + '\n');
+  };
+  if (since !== undefined) for (const event of cluster.events.replay(since, until)) write(event);
+  const nowNano = Date.now() * 1e6;
+  if (until !== undefined && until <= nowNano) {
+    res.end();
+    return;
+  }
+  const unsubscribe = cluster.events.subscribe(write);
+  const timer = until !== undefined ? setTimeout(() => res.end(), (until - nowNano) / 1e6) : undefined;
+  res.on('close', () => {
+    unsubscribe();
+    clearTimeout(timer);
+  });
+}
+
+export function systemRoutes(router: Router, cluster: Cluster, info: ManagerInfo): void {
+  router
+    .get('/_ping', ping)
+    .get('/version', (ctx) => version(ctx, info))
+    .get('/info', (ctx) => sendJson(ctx.res, 200, clusterInfo(cluster, info)))
+    .get('/events', (ctx) => events(cluster, ctx))
+    .post('/auth', (ctx) => {
+      const engine = cluster.healthyEngines()[0];
+      if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
+      forward(ctx.req, ctx.res, engine, '/auth', ctx.query);
+    });
+}

@@ -1,0 +1,268 @@
+/**
+ * The cluster: the set of engines (fed by discovery), their merged events, and placement of new
+ * containers through the scheduler. The API layer asks the cluster; it never loops over engines
+ * with network calls for reads.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Discovery } from '../../discovery/discovery';
+import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
+import type { ContainerRecord } from '../engine/records';
+import { EventHub } from './event-hub';
+import { Scheduler } from '../scheduler/scheduler';
+import type { NodeContainer, SchedulerNode } from '../scheduler/node';
+import { containerReservation, nodeCapacity } from '../scheduler/resources';
+import type { SchedulerOptions } from '../scheduler/options';
+import { createFilters } from '../../filters';
+import { createStrategy } from '../../strategies';
+import { log } from '../log';
+
+export interface ClusterOptions {
+  engine: EngineOptions;
+  scheduler: SchedulerOptions;
+  filters: string[];
+  strategy: string;
+}
+
+export interface ContainerRef {
+  engine: Engine;
+  container: ContainerRecord;
+}
+
+/** A create in flight: it reserves resources and its name until the engine confirms it. */
+interface PendingCreate {
+  engine: Engine;
+  container: NodeContainer;
+}
+
+export const SWARM_ID_LABEL = 'com.docker.swarm.id';
+
+export class Cluster {
+  /** Every engine known from discovery, by address (pending ones included). */
+  readonly engines = new Map<string, Engine>();
+  readonly events = new EventHub();
+  readonly scheduler: Scheduler;
+  /** Last discovery failure, shown in `docker info` while the store is unreachable. */
+  discoveryError = '';
+  private readonly pending = new Map<string, PendingCreate>();
+  private readonly nodeCache = new WeakMap<Engine, { generation: number; node: SchedulerNode }>();
+  private readonly retryTimers = new Map<string, NodeJS.Timeout>();
+  private discovery?: Discovery;
+
+  constructor(readonly options: ClusterOptions) {
+    this.scheduler = new Scheduler(createFilters(options.filters), createStrategy(options.strategy));
+  }
+
+  // ---- membership ---------------------------------------------------------------------------
+
+  watch(discovery: Discovery): void {
+    this.discovery = discovery;
+    discovery.watch({
+      onEntries: (entries) => {
+        if (this.discoveryError) log.info('Discovery is reachable again');
+        this.discoveryError = '';
+        this.setEngineAddrs(entries);
+      },
+      onError: (error) => {
+        this.discoveryError = error.message;
+        log.error(`Discovery error: ${error.message}`);
+      },
+    });
+  }
+
+  /** Applies a new discovery list: removes engines that left, then adds new ones. */
+  setEngineAddrs(addrs: string[]): void {
+    const wanted = new Set(addrs);
+    for (const addr of [...this.engines.keys()]) if (!wanted.has(addr)) this.removeEngine(addr);
+    for (const addr of wanted) if (!this.engines.has(addr)) this.addEngine(addr);
+  }
+
+  addEngine(addr: string): Engine {
+    const engine = new Engine(addr, this.options.engine);
+    this.engines.set(addr, engine);
+    engine.on('event', (event: DockerEvent) => this.events.publish(this.tagEvent(engine, event)));
+    engine.on('disconnect', () => this.publishSwarmEvent(engine, 'engine_disconnect'));
+    engine.on('reconnect', () => this.publishSwarmEvent(engine, 'engine_reconnect'));
+    void this.validate(engine, 0);
+    return engine;
+  }
+
+  removeEngine(addr: string): void {
+    const engine = this.engines.get(addr);
+    if (!engine) return;
+    clearTimeout(this.retryTimers.get(addr));
+    this.retryTimers.delete(addr);
+    const wasValidated = engine.status !== 'pending';
+    engine.stop();
+    this.engines.delete(addr);
+    if (wasValidated) this.publishSwarmEvent(engine, 'engine_disconnect');
+    log.info(`Removed Engine ${engine.name || addr}`, { addr });
+  }
+
+  /** Pending engines are retried with exponential backoff (1s, 2s, 4s ... 30s). */
+  private async validate(engine: Engine, attempt: number): Promise<void> {
+    try {
+      await engine.validate();
+      const duplicate = [...this.engines.values()].find((e) => e !== engine && e.id === engine.id && e.status !== 'pending');
+      if (duplicate) throw new Error(`ID duplicated. ${engine.id} shared by this node ${engine.addr} and another node ${duplicate.addr}`);
+      await engine.start();
+      if (this.engines.get(engine.addr) !== engine) return engine.stop();
+      log.info(`Registered Engine ${engine.name} at ${engine.addr}`, { id: engine.id });
+      this.publishSwarmEvent(engine, 'engine_connect');
+    } catch (err) {
+      if (this.engines.get(engine.addr) !== engine) return;
+      engine.lastError = (err as Error).message;
+      engine.updatedAt = new Date();
+      const delay = Math.min(1000 * 2 ** attempt, 30_000);
+      log.warn('Engine validation failed, will retry', { addr: engine.addr, error: engine.lastError, retryInMs: delay });
+      this.retryTimers.set(engine.addr, setTimeout(() => void this.validate(engine, attempt + 1), delay));
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.discovery?.close();
+    for (const timer of this.retryTimers.values()) clearTimeout(timer);
+    for (const engine of this.engines.values()) engine.stop();
+  }
+
+  /** Validated engines (healthy or not), sorted by name. */
+  validatedEngines(): Engine[] {
+    return [...this.engines.values()].filter((e) => e.status === 'healthy' || e.status === 'unhealthy');
+  }
+
+  healthyEngines(): Engine[] {
+    return [...this.engines.values()].filter((e) => e.status === 'healthy');
+  }
+
+  engineByName(name: string): Engine | undefined {
+    return this.validatedEngines().find((e) => e.name === name || e.id === name);
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  /** Adds the node to an engine event (attributes, plus classic's legacy `node` object). */
+  private tagEvent(engine: Engine, event: DockerEvent): DockerEvent {
+    const attributes = { ...(event.Actor?.Attributes ?? {}), 'node.name': engine.name, 'node.id': engine.id, 'node.addr': engine.addr, 'node.ip': engine.ip };
+    return {
+      ...event,
+      Actor: { ID: event.Actor?.ID ?? event.id ?? '', Attributes: attributes },
+      node: { Name: engine.name, Id: engine.id, Addr: engine.addr, Ip: engine.ip },
+    };
+  }
+
+  private publishSwarmEvent(engine: Engine, action: string): void {
+    const now = Date.now();
+    this.events.publish(this.tagEvent(engine, {
+      Type: 'swarm', Action: action, status: action, from: 'swarm', id: engine.id,
+      Actor: { ID: engine.id, Attributes: { name: engine.name } },
+      scope: 'local', time: Math.floor(now / 1000), timeNano: now * 1e6,
+    }));
+  }
+
+  // ---- containers ---------------------------------------------------------------------------
+
+  /**
+   * Resolves a container reference like classic swarm: full or 12-char ID, swarm ID, a unique
+   * name (`web`, `/web`, `node-1/web`, `<engine id>/web`), then a unique ID prefix.
+   */
+  findContainer(ref: string): ContainerRef | undefined {
+    const engines = this.validatedEngines();
+    const bare = ref.replace(/^\//, '');
+    let byName: ContainerRef[] = [];
+    const byPrefix: ContainerRef[] = [];
+    const bySwarmPrefix: ContainerRef[] = [];
+    for (const engine of engines) {
+      for (const container of engine.containers.values()) {
+        const swarmId = container.labels[SWARM_ID_LABEL] ?? '';
+        if (container.id === ref || (ref.length === 12 && container.id.startsWith(ref))) return { engine, container };
+        if (swarmId && (swarmId === ref || (ref.length === 12 && swarmId.startsWith(ref)))) return { engine, container };
+        if (container.name === bare || `${engine.name}/${container.name}` === bare || `${engine.id}/${container.name}` === bare) {
+          byName.push({ engine, container });
+        }
+        if (ref.length > 0 && container.id.startsWith(ref)) byPrefix.push({ engine, container });
+        if (ref.length > 0 && swarmId.startsWith(ref)) bySwarmPrefix.push({ engine, container });
+      }
+    }
+    byName = dedupe(byName);
+    if (byName.length === 1) return byName[0];
+    if (byName.length > 1) return undefined;
+    if (byPrefix.length === 1) return byPrefix[0];
+    if (byPrefix.length === 0 && bySwarmPrefix.length === 1) return bySwarmPrefix[0];
+    return undefined;
+  }
+
+  /** Whether a container name is taken anywhere in the cluster (including creates in flight). */
+  nameInUse(name: string): boolean {
+    const bare = name.replace(/^\//, '');
+    for (const engine of this.validatedEngines()) {
+      for (const c of engine.containers.values()) if (c.name === bare) return true;
+    }
+    for (const p of this.pending.values()) if (p.container.names.includes(bare)) return true;
+    return false;
+  }
+
+  // ---- scheduling ---------------------------------------------------------------------------
+
+  /** Scheduler snapshots of validated engines, with creates in flight added to their node. */
+  nodes(): SchedulerNode[] {
+    const nodes = this.validatedEngines().map((engine) => this.snapshot(engine));
+    if (this.pending.size === 0) return nodes;
+    return nodes.map((node) => {
+      const extra = [...this.pending.values()].filter((p) => p.engine.id === node.id).map((p) => p.container);
+      if (extra.length === 0) return node;
+      return {
+        ...node,
+        containers: [...node.containers, ...extra],
+        usedCpus: node.usedCpus + extra.reduce((sum, c) => sum + c.cpus, 0),
+        usedMemory: node.usedMemory + extra.reduce((sum, c) => sum + c.memory, 0),
+      };
+    });
+  }
+
+  private snapshot(engine: Engine): SchedulerNode {
+    const cached = this.nodeCache.get(engine);
+    if (cached && cached.generation === engine.generation && cached.node.healthIndicator === engine.healthIndicator) return cached.node;
+    const containers: NodeContainer[] = [];
+    let usedCpus = 0;
+    let usedMemory = 0;
+    for (const c of engine.containers.values()) {
+      const reservation = containerReservation({ CpuShares: c.cpuShares, NanoCpus: c.nanoCpus, Memory: c.memory }, engine.cpus);
+      usedCpus += reservation.cpus;
+      usedMemory += reservation.memory;
+      containers.push({
+        id: c.id, names: [c.name], image: c.image, labels: c.labels, state: c.state.status,
+        cpus: reservation.cpus, memory: reservation.memory, networkMode: c.networkMode,
+        portBindings: c.portBindings, exposedPorts: c.exposedPorts,
+      });
+    }
+    const capacity = nodeCapacity(engine.cpus, engine.memory, this.options.scheduler.overcommit);
+    const node: SchedulerNode = {
+      id: engine.id, name: engine.name, addr: engine.addr, ip: engine.ip, labels: engine.labels,
+      totalCpus: capacity.cpus, totalMemory: capacity.memory, usedCpus, usedMemory,
+      healthIndicator: engine.healthIndicator, containers,
+      images: engine.images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] })),
+    };
+    this.nodeCache.set(engine, { generation: engine.generation, node });
+    return node;
+  }
+
+  /** Reserves a slot on `engine` for a create in flight; returns the release function. */
+  reserve(engine: Engine, container: NodeContainer): () => void {
+    const token = randomBytes(8).toString('hex');
+    this.pending.set(token, { engine, container });
+    return () => this.pending.delete(token);
+  }
+
+  engineForNode(node: SchedulerNode): Engine | undefined {
+    return this.engines.get(node.addr);
+  }
+
+  /** A new random 64-hex swarm ID, unique in the cluster. */
+  newSwarmId(): string {
+    return randomBytes(32).toString('hex');
+  }
+}
+
+function dedupe(refs: ContainerRef[]): ContainerRef[] {
+  const seen = new Set<string>();
+  return refs.filter((r) => (seen.has(r.container.id + r.engine.addr) ? false : (seen.add(r.container.id + r.engine.addr), true)));
+}

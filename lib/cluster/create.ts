@@ -1,0 +1,95 @@
+/**
+ * Placing and creating a container (classic §3.7): unique name, swarm ID, scheduling, reserving
+ * the slot while the engine creates it, and retries (another node holding the image; then
+ * `swarm.createretry` further candidates).
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { Cluster, SWARM_ID_LABEL } from './cluster';
+import type { Engine } from '../engine/engine';
+import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
+import type { SchedulerNode } from '../scheduler/node';
+import { ApiError } from '../api/errors';
+import { log } from '../log';
+
+export interface CreateResult {
+  engine: Engine;
+  id: string;
+  warnings: string[];
+}
+
+/** Engine answers that mean "this engine lacks the image". */
+function isMissingImage(status: number, message: string): boolean {
+  return status === 404 && /no such image|not found|does not exist/i.test(message);
+}
+
+function imageOnNode(node: SchedulerNode, image: string): boolean {
+  const wanted = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
+  return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
+}
+
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders): Promise<CreateResult> {
+  if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+    throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+  }
+  const bareName = name?.replace(/^\//, '');
+  if (bareName && cluster.nameInUse(bareName)) {
+    throw new ApiError(409, `Conflict: The name ${bareName} is already assigned. You have to delete (or rename) that container to be able to assign ${bareName} to a container again.`);
+  }
+  const { request, body } = buildPlacementRequest(input, bareName);
+  const labels = body.Labels as Record<string, string>;
+  if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
+
+  const candidates = cluster.scheduler.selectNodes(request, cluster.nodes());
+  const attempts = [candidates[0]];
+  let lastError: ApiError | undefined;
+  for (let attempt = 0; attempt < attempts.length; attempt++) {
+    const node = attempts[attempt];
+    const engine = cluster.engineForNode(node);
+    if (!engine) continue;
+    const release = cluster.reserve(engine, {
+      id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
+      cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
+      portBindings: request.portBindings, exposedPorts: request.exposedPorts,
+    });
+    try {
+      const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
+      const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
+      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, body, forwardHeaders));
+      const text = response.body.toString('utf8');
+      if (response.status === 201) {
+        const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
+        await engine.refreshContainer(created.Id);
+        return { engine, id: created.Id, warnings: created.Warnings ?? [] };
+      }
+      const message = parseMessage(text);
+      lastError = new ApiError(response.status, message);
+      if (response.status === 409 || response.status === 400) throw lastError;
+      if (isMissingImage(response.status, message)) {
+        // Classic retried on a node that has the image; only if this one lacks it and another has it.
+        const holder = candidates.find((n) => !attempts.includes(n) && imageOnNode(n, request.image));
+        if (holder) attempts.push(holder);
+      } else if (attempts.length <= cluster.options.scheduler.createRetry) {
+        const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
+        log.warn(`Failed to create container: ${message}, retrying`, { node: engine.name });
+        attempts.push(next);
+      }
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      lastError = new ApiError(500, `Error from engine ${engine.name} (${engine.addr}): ${(err as Error).message}`);
+      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? node);
+    } finally {
+      release();
+    }
+  }
+  throw lastError ?? new ApiError(503, 'No nodes available in the cluster');
+}
+
+export function parseMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: string };
+    if (parsed && typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: engines before 1.24 answered plain text
+  }
+  return text.trim();
+}

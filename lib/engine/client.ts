@@ -1,0 +1,111 @@
+/**
+ * How the manager talks to one engine: a dockerode client for typed calls (info, inspect,
+ * events...) and a raw JSON request helper for calls whose bodies must pass through untouched
+ * (container create). Both share one keep-alive agent so connections are reused.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import Dockerode from 'dockerode';
+
+export interface TlsFiles {
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  /** Verify the engine's certificate against `ca` (classic --tlsverify). */
+  verify: boolean;
+}
+
+export interface EngineEndpoint {
+  /** host:port, or unix:///path for a local socket. */
+  addr: string;
+  host?: string;
+  port?: number;
+  socketPath?: string;
+}
+
+export function parseEngineAddr(addr: string): EngineEndpoint {
+  if (addr.startsWith('unix://')) return { addr, socketPath: addr.slice('unix://'.length) };
+  const bare = addr.replace(/^tcp:\/\//, '');
+  const colon = bare.lastIndexOf(':');
+  const host = bare.slice(0, colon).replace(/^\[|\]$/g, '');
+  return { addr: bare, host, port: Number(bare.slice(colon + 1)) };
+}
+
+export interface JsonResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
+export class EngineClient {
+  readonly endpoint: EngineEndpoint;
+  readonly agent: http.Agent;
+  readonly protocol: 'http' | 'https';
+  docker: Dockerode;
+  /** Path prefix for the negotiated API version, e.g. "/v1.41". */
+  versionPrefix = '';
+
+  constructor(addr: string, readonly tls?: TlsFiles) {
+    this.endpoint = parseEngineAddr(addr);
+    this.protocol = tls ? 'https' : 'http';
+    this.agent = tls
+      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify })
+      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+    this.docker = this.makeDockerode();
+  }
+
+  /** Pins the API version used for every later call (after reading the engine's /version). */
+  setApiVersion(version: string): void {
+    this.versionPrefix = `/v${version}`;
+    this.docker = this.makeDockerode(`v${version}`);
+  }
+
+  private makeDockerode(version?: string): Dockerode {
+    const { host, port, socketPath } = this.endpoint;
+    const options: Dockerode.DockerOptions & { agent: http.Agent } = socketPath
+      ? { socketPath, agent: this.agent, version }
+      : { host, port, protocol: this.protocol, agent: this.agent, version, ca: this.tls?.ca, cert: this.tls?.cert, key: this.tls?.key };
+    return new Dockerode(options);
+  }
+
+  /** Request options (host/port or socket, agent) for a raw call to `path` on this engine. */
+  requestOptions(method: string, path: string, headers: http.OutgoingHttpHeaders = {}): http.RequestOptions {
+    const { host, port, socketPath } = this.endpoint;
+    return { method, path, headers, agent: this.agent, ...(socketPath ? { socketPath } : { host, port }) };
+  }
+
+  /** One request with an optional JSON body; resolves with the whole (small) response. */
+  request(method: string, path: string, body?: unknown, headers: http.OutgoingHttpHeaders = {}, timeoutMs = 30_000): Promise<JsonResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const allHeaders: http.OutgoingHttpHeaders = { ...headers };
+    if (payload) {
+      allHeaders['content-type'] = 'application/json';
+      allHeaders['content-length'] = payload.length;
+    }
+    const transport = this.protocol === 'https' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(this.requestOptions(method, this.versionPrefix + path, allHeaders), (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 500, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
+      req.on('error', reject);
+      req.end(payload);
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Errors that mean "the engine is not reachable" (they count towards unhealthy). */
+export function isConnectionError(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  const code = e?.code ?? '';
+  if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT', 'ECONNABORTED'].includes(code)) return true;
+  const message = e?.message ?? '';
+  return /onnection refused|socket hang up|timeout after|annot connect to the docker|no route to host/i.test(message);
+}

@@ -1,0 +1,410 @@
+/**
+ * One managed Docker engine: validation, health tracking, and the in-memory copy of its
+ * containers, images, networks and volumes, kept current from its event stream plus a periodic
+ * jittered refresh. Everything the manager answers from memory (ps, info, images) comes from here.
+ */
+import { EventEmitter } from 'node:events';
+import type { Readable } from 'node:stream';
+import type Dockerode from 'dockerode';
+import { EngineClient, isConnectionError, type TlsFiles } from './client';
+import { containerFromInspect, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { log } from '../log';
+
+export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
+
+export interface EngineOptions {
+  refreshMinMs: number;
+  refreshMaxMs: number;
+  /** Consecutive connection failures before the engine is flagged unhealthy. */
+  failureRetry: number;
+  tls?: TlsFiles;
+}
+
+/** A Docker event as engines emit it (API >= 1.22 shape). */
+export interface DockerEvent {
+  Type: string;
+  Action: string;
+  Actor: { ID: string; Attributes: Record<string, string> };
+  status?: string;
+  id?: string;
+  from?: string;
+  scope?: string;
+  time: number;
+  timeNano: number;
+  [key: string]: unknown;
+}
+
+/** Emitted events: 'connect' | 'disconnect' | 'reconnect' (health transitions), 'event' (DockerEvent), 'change'. */
+export class Engine extends EventEmitter {
+  readonly client: EngineClient;
+  status: EngineStatus = 'pending';
+  /** `<docker ID>|<addr>`, known after validation. */
+  id = '';
+  name = '';
+  ip = '';
+  cpus = 0;
+  memory = 0;
+  labels: Record<string, string> = {};
+  serverVersion = '';
+  apiVersion = '';
+  osType = '';
+  lastError = '';
+  failureCount = 0;
+  updatedAt = new Date();
+  containers = new Map<string, ContainerRecord>();
+  images: ImageRecord[] = [];
+  networks = new Map<string, NetworkRecord>();
+  volumes = new Map<string, VolumeRecord>();
+  /** Bumped on every state change; lets the cluster cache derived views (scheduler nodes). */
+  generation = 0;
+
+  private refreshTimer?: NodeJS.Timeout;
+  private probeTimer?: NodeJS.Timeout;
+  private eventStream?: Readable;
+  private lastEventTime = 0;
+  private stopped = false;
+  private readonly inspecting = new Map<string, Promise<void>>();
+  private readonly pendingLists = new Set<'images' | 'networks' | 'volumes'>();
+  private listTimer?: NodeJS.Timeout;
+
+  constructor(readonly addr: string, private readonly options: EngineOptions) {
+    super();
+    this.client = new EngineClient(addr, options.tls);
+    this.ip = this.client.endpoint.host ?? '127.0.0.1';
+  }
+
+  get docker(): Dockerode {
+    return this.client.docker;
+  }
+
+  /** 0 (unusable) .. 100, classic's HealthIndicator. */
+  get healthIndicator(): number {
+    if (this.status !== 'healthy' || this.failureCount >= this.options.failureRetry) return 0;
+    return 100 - Math.floor((this.failureCount * 100) / this.options.failureRetry);
+  }
+
+  get isHealthy(): boolean {
+    return this.status === 'healthy';
+  }
+
+  /**
+   * Reads /version and /info, pins the API version, checks resources. Throws on failure; the
+   * engine stays pending. `expectedDockerId` guards against an engine whose identity changed.
+   */
+  async validate(): Promise<void> {
+    const version = (await this.call(() => this.client.docker.version())) as Dockerode.DockerVersion & { ApiVersion: string; Os: string };
+    this.client.setApiVersion(version.ApiVersion);
+    this.apiVersion = version.ApiVersion;
+    this.serverVersion = version.Version;
+    await this.updateSpecs();
+  }
+
+  private async updateSpecs(): Promise<void> {
+    const info = (await this.call(() => this.client.docker.info())) as Record<string, unknown>;
+    const ncpu = Number(info.NCPU ?? 0);
+    const mem = Number(info.MemTotal ?? 0);
+    if (!ncpu || !mem) throw new Error(`cannot get resources for this engine, make sure ${this.addr} is a Docker Engine, not a Swarm manager`);
+    const id = `${String(info.ID)}|${this.addr}`;
+    if (this.id && this.id !== id) {
+      throw new Error(`Engine (ID: ${this.id}, Addr: ${this.addr}) shows up with another ID:${id}. Please remove it from cluster, it can be added back.`);
+    }
+    const labels: Record<string, string> = {};
+    for (const label of (info.Labels as string[] | null) ?? []) {
+      const eq = label.indexOf('=');
+      if (eq <= 0) throw new Error(`Engine ${this.addr} contains an invalid label (${label}) not formatted as "key=value".`);
+      const key = label.slice(0, eq);
+      if (key === 'node') {
+        log.warn('Engine label "node" is reserved and ignored', { addr: this.addr });
+        continue;
+      }
+      labels[key] = label.slice(eq + 1);
+    }
+    const builtins: Record<string, unknown> = {
+      storagedriver: info.Driver,
+      kernelversion: info.KernelVersion,
+      operatingsystem: info.OperatingSystem,
+      ostype: info.OSType,
+    };
+    for (const [key, value] of Object.entries(builtins)) if (value) labels[key] = String(value);
+    this.id = id;
+    this.name = String(info.Name ?? '');
+    this.cpus = ncpu;
+    this.memory = mem;
+    this.osType = String(info.OSType ?? '');
+    this.labels = labels;
+    this.touch();
+  }
+
+  /** Validated: start the event monitor, load all state, become healthy, start refreshing. */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.startEventMonitor();
+    await this.refreshAll(true);
+    this.setStatus('healthy');
+    this.scheduleRefresh();
+  }
+
+  /** Stops loops and streams (engine removed from discovery or manager shutting down). */
+  stop(): void {
+    this.stopped = true;
+    this.status = 'disconnected';
+    clearTimeout(this.refreshTimer);
+    clearTimeout(this.probeTimer);
+    clearTimeout(this.listTimer);
+    this.eventStream?.destroy();
+    this.client.close();
+  }
+
+  // ---- health -------------------------------------------------------------------------------
+
+  /** Runs an engine API call and feeds the outcome into health tracking. */
+  async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      const result = await fn();
+      this.recordSuccess();
+      return result;
+    } catch (err) {
+      this.recordFailure(err);
+      throw err;
+    }
+  }
+
+  recordSuccess(): void {
+    if (this.failureCount === 0 && this.status !== 'unhealthy') return;
+    const wasUnhealthy = this.status === 'unhealthy';
+    const retries = this.failureCount;
+    this.failureCount = 0;
+    this.lastError = '';
+    if (wasUnhealthy) {
+      this.setStatus('healthy');
+      log.info(`Engine came back to life after ${retries} retries. Hooray!`, { name: this.name, addr: this.addr });
+      this.emit('reconnect');
+      if (!this.eventStream) this.startEventMonitor();
+      void this.refreshAll(false).catch(() => undefined);
+    }
+    this.touch();
+  }
+
+  recordFailure(err: unknown): void {
+    if (!isConnectionError(err)) return;
+    this.failureCount++;
+    this.lastError = (err as Error).message ?? String(err);
+    this.touch();
+    if (this.status === 'healthy' && this.failureCount >= this.options.failureRetry) {
+      log.warn(`Flagging engine as unhealthy. Connect failed ${this.failureCount} times`, { name: this.name, addr: this.addr, error: this.lastError });
+      this.setStatus('unhealthy');
+      this.emit('disconnect');
+    }
+  }
+
+  /**
+   * A dropped event stream is the earliest sign of a dead engine: ping every second until the
+   * engine answers or is flagged unhealthy (classic waited for 3 refresh periods, 90-180s).
+   */
+  private probe(): void {
+    clearTimeout(this.probeTimer);
+    if (this.stopped) return;
+    const { failureRetry } = this.options;
+    const delay = this.failureCount === 0 ? 50 : Math.min(1000 * 2 ** Math.max(0, this.failureCount - failureRetry), 10_000);
+    this.probeTimer = setTimeout(async () => {
+      try {
+        await this.call(() => this.client.docker.ping());
+        if (!this.eventStream) this.startEventMonitor();
+      } catch {
+        this.probe();
+      }
+    }, delay);
+  }
+
+  private setStatus(status: EngineStatus): void {
+    if (this.status === status) return;
+    this.status = status;
+    this.touch();
+  }
+
+  private touch(): void {
+    this.updatedAt = new Date();
+    this.generation++;
+    this.emit('change');
+  }
+
+  // ---- events -------------------------------------------------------------------------------
+
+  private startEventMonitor(): void {
+    if (this.stopped || this.eventStream) return;
+    const since = this.lastEventTime ? String(this.lastEventTime) : undefined;
+    this.client.docker.getEvents(since ? { since: Number(since) } : {}).then(
+      (stream) => {
+        if (this.stopped) return (stream as Readable).destroy();
+        this.eventStream = stream as Readable;
+        let buffered = '';
+        this.eventStream.on('data', (chunk: Buffer) => {
+          buffered += chunk.toString('utf8');
+          let nl: number;
+          while ((nl = buffered.indexOf('\n')) >= 0) {
+            const line = buffered.slice(0, nl).trim();
+            buffered = buffered.slice(nl + 1);
+            if (line) this.handleEventLine(line);
+          }
+        });
+        const ended = (): void => {
+          if (this.eventStream !== stream) return;
+          this.eventStream = undefined;
+          if (!this.stopped) this.probe();
+        };
+        this.eventStream.on('end', ended);
+        this.eventStream.on('close', ended);
+        this.eventStream.on('error', ended);
+      },
+      (err) => {
+        this.recordFailure(err);
+        clearTimeout(this.probeTimer);
+        if (!this.stopped) this.probeTimer = setTimeout(() => this.probe(), 1000);
+      },
+    );
+  }
+
+  private handleEventLine(line: string): void {
+    let event: DockerEvent;
+    try {
+      event = JSON.parse(line) as DockerEvent;
+    } catch {
+      return;
+    }
+    this.lastEventTime = Math.max(this.lastEventTime, event.time ?? 0);
+    this.applyEvent(event);
+    this.emit('event', event);
+  }
+
+  /** Container actions that change nothing the manager caches. */
+  private static readonly INERT_ACTIONS = new Set([
+    'top', 'resize', 'export', 'attach', 'detach', 'copy', 'archive-path', 'extract-to-dir', 'commit',
+  ]);
+
+  private applyEvent(event: DockerEvent): void {
+    const id = event.Actor?.ID ?? event.id ?? '';
+    switch (event.Type) {
+      case 'container': {
+        if (event.Action === 'destroy') {
+          if (this.containers.delete(id)) this.touch();
+        } else if (event.Action.startsWith('exec_')) {
+          // exec_create/start/die: remember exec IDs cheaply by re-inspecting only on create.
+          if (event.Action.startsWith('exec_create')) void this.refreshContainer(id).catch(() => undefined);
+        } else if (!Engine.INERT_ACTIONS.has(event.Action)) {
+          void this.refreshContainer(id).catch(() => undefined);
+        }
+        if (event.Action === 'commit') this.queueListRefresh('images');
+        break;
+      }
+      case 'image':
+        this.queueListRefresh('images');
+        break;
+      case 'network':
+        this.queueListRefresh('networks');
+        break;
+      case 'volume':
+        this.queueListRefresh('volumes');
+        break;
+      case 'daemon':
+        if (event.Action === 'reload') void this.updateSpecs().catch(() => undefined);
+        break;
+    }
+  }
+
+  /** Coalesces bursts of image/network/volume events into one list call each. */
+  private queueListRefresh(kind: 'images' | 'networks' | 'volumes'): void {
+    this.pendingLists.add(kind);
+    if (this.listTimer) return;
+    this.listTimer = setTimeout(() => {
+      this.listTimer = undefined;
+      const kinds = [...this.pendingLists];
+      this.pendingLists.clear();
+      for (const k of kinds) void this.refreshList(k).catch(() => undefined);
+    }, 50);
+  }
+
+  // ---- state refresh ------------------------------------------------------------------------
+
+  /** Re-inspects one container (or drops it if gone). Concurrent calls for one ID share a request. */
+  refreshContainer(id: string): Promise<void> {
+    const inflight = this.inspecting.get(id);
+    if (inflight) return inflight;
+    const task = (async () => {
+      try {
+        const info = await this.call(() => this.client.docker.getContainer(id).inspect());
+        this.containers.set(info.Id, containerFromInspect(info));
+        this.touch();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404 && this.containers.delete(id)) this.touch();
+        else if ((err as { statusCode?: number }).statusCode !== 404) throw err;
+      } finally {
+        this.inspecting.delete(id);
+      }
+    })();
+    this.inspecting.set(id, task);
+    return task;
+  }
+
+  /**
+   * Full refresh: list containers and inspect the ones that are new or changed state (all of
+   * them when `full`), drop the vanished ones; then images, networks, volumes.
+   */
+  async refreshAll(full: boolean): Promise<void> {
+    const list = await this.call(() => this.client.docker.listContainers({ all: true }));
+    const seen = new Set<string>();
+    const toInspect: string[] = [];
+    for (const summary of list) {
+      seen.add(summary.Id);
+      const known = this.containers.get(summary.Id);
+      if (full || !known || known.state.status !== summary.State) toInspect.push(summary.Id);
+    }
+    for (const id of this.containers.keys()) if (!seen.has(id)) this.containers.delete(id);
+    await runLimited(toInspect, 8, (id) => this.refreshContainer(id));
+    await Promise.all([this.refreshList('images'), this.refreshList('networks'), this.refreshList('volumes')]);
+    this.touch();
+  }
+
+  async refreshList(kind: 'images' | 'networks' | 'volumes'): Promise<void> {
+    const docker = this.client.docker;
+    if (kind === 'images') {
+      this.images = (await this.call(() => docker.listImages({ all: false }))) as unknown as ImageRecord[];
+    } else if (kind === 'networks') {
+      const networks = (await this.call(() => docker.listNetworks())) as unknown as NetworkRecord[];
+      this.networks = new Map(networks.map((n) => [n.Id, n]));
+    } else {
+      const result = (await this.call(() => docker.listVolumes())) as unknown as { Volumes: VolumeRecord[] | null };
+      this.volumes = new Map((result.Volumes ?? []).map((v) => [v.Name, v]));
+    }
+    this.touch();
+  }
+
+  private scheduleRefresh(): void {
+    clearTimeout(this.refreshTimer);
+    if (this.stopped) return;
+    const { refreshMinMs, refreshMaxMs, failureRetry } = this.options;
+    const backoff = Math.min(Math.max(this.failureCount - failureRetry, 0), 1000);
+    const wait = refreshMinMs * (1 + backoff) + Math.random() * Math.max(refreshMaxMs - refreshMinMs, 0);
+    this.refreshTimer = setTimeout(async () => {
+      try {
+        if (this.status !== 'healthy') await this.updateSpecs();
+        await this.refreshAll(false);
+        if (!this.eventStream) this.startEventMonitor();
+      } catch (err) {
+        log.debug('Engine refresh failed', { name: this.name, addr: this.addr, error: (err as Error).message });
+      }
+      this.scheduleRefresh();
+    }, wait);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+export async function runLimited<T>(items: T[], limit: number, fn: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      await fn(item).catch(() => undefined);
+    }
+  });
+  await Promise.all(workers);
+}
