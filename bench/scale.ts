@@ -33,10 +33,12 @@ export interface ScaleCheckpoint {
   containers: number;
   /** How many containers the last `ps -a` sample returned (checks the fill is real). */
   listed: number;
-  /** create+start through the manager, for the containers added since the previous checkpoint. */
+  /** create+start through the manager during the concurrent fill since the previous checkpoint (includes queueing). */
   createStart: Summary;
-  /** The same minus the simulator latency of the two engine calls (create, start): the manager's own share. */
-  createStartOwn: Summary;
+  /** create+start one at a time at this fill level (what one `docker run -d` sees). */
+  single: Summary;
+  /** `single` minus the simulator latency of the two engine calls (create, start): the manager's own share. */
+  singleOwn: Summary;
   /** Throughput of that fill segment (containers/s at the configured concurrency). */
   fillRate: number;
   ps: Summary;
@@ -93,12 +95,14 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     let attempts = 0;
     for (const percent of options.checkpoints) {
       const target = Math.round((options.containers * percent) / 100);
+      // The last `samples` containers of each step are created one at a time (the probe).
+      const fillTarget = Math.max(created, target - options.samples);
       const segment: number[] = [];
       const segmentStart = Date.now();
       const maxAttempts = Math.ceil(target * 1.02) + 50;
       const inFlight = { count: 0 };
       const worker = async (): Promise<void> => {
-        while (created + inFlight.count < target && attempts < maxAttempts) {
+        while (created + inFlight.count < fillTarget && attempts < maxAttempts) {
           attempts++;
           inFlight.count++;
           try {
@@ -117,22 +121,34 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       };
       await Promise.all(Array.from({ length: options.concurrency }, worker));
       const fillSeconds = (Date.now() - segmentStart) / 1000;
+      const probe: number[] = [];
+      for (let i = 0; created < target && i < options.samples * 2; i++) {
+        try {
+          probe.push(await createAndStart(m));
+          created++;
+        } catch (err) {
+          result.errors.count++;
+          if (result.errors.examples.length < MAX_ERROR_EXAMPLES) result.errors.examples.push((err as Error).message);
+        }
+        progress.update(`${phase}: sample at ${percent}%`, probe.length / (options.samples * 3), `create+start one at a time`);
+      }
       if (created < target) {
         result.aborted = `fill stopped at ${created}/${target} containers after ${result.errors.count} errors (first: ${result.errors.examples[0] ?? 'none'})`;
         progress.log(`${phase}: ${result.aborted}`);
       }
       const sampled = await sampleCheckpoint(m, options.samples, (i) =>
-        progress.update(`${phase}: sample at ${percent}%`, i / (options.samples * 2), `ps -a / info over ${created} containers`),
+        progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
+      const single = summarize(probe);
       const createStart = summarize(segment);
       result.checkpoints.push({
-        percent, containers: created, listed: sampled.listed, createStart,
-        createStartOwn: shift(createStart, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
+        percent, containers: created, listed: sampled.listed, createStart, single,
+        singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
         ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, ...pick(procStats(m.pid)),
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
-          `ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, RSS ${procStats(m.pid).rssMB} MB`,
+          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, RSS ${procStats(m.pid).rssMB} MB`,
       );
       if (result.aborted) break;
     }
@@ -175,7 +191,7 @@ async function sampleCheckpoint(
     info.push(expectOk(await manager.client.request('GET', '/info', { timeoutMs: 60_000 }), 'GET /info').ms);
     onSample(samples + i + 1);
   }
-  return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 10) / 10, listed, info: summarize(info) };
+  return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info) };
 }
 
 function pick(stats: { rssMB: number; cpuSec: number }): { rssMB: number; cpuSec: number } {
