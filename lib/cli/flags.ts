@@ -31,7 +31,9 @@ export function parseFlags(specs: FlagSpec[], args: string[], command: string): 
     return arg;
   });
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = {};
-  for (const spec of specs) options[spec.name] = { type: spec.type, multiple: spec.multiple, short: spec.short };
+  for (const spec of specs) {
+    options[spec.name] = { type: spec.type, ...(spec.multiple ? { multiple: true } : {}), ...(spec.short ? { short: spec.short } : {}) };
+  }
   let parsed;
   try {
     parsed = parseArgs({ args: normalised, options, allowPositionals: true, strict: true });
