@@ -111,7 +111,7 @@ async function prepare(engines: EngineSet, directs: ApiClient[], tmp: string, op
       if (direct === directs[0] && !inspectId) inspectId = Id;
     }
   }
-  progress.update('overhead: fixture', 0.3, `a container printing ${mb(options.logBytes)} MB`);
+  progress.update('overhead: fixture', 0.3, `a container printing ${Math.round(options.logBytes / 1e6)} MB`);
   const line = 'x'.repeat(999);
   const { Id: logsId } = await directs[0].json<{ Id: string }>('POST', '/containers/create', {
     Image: 'busybox', Cmd: ['sh', '-c', `yes ${line} | head -c ${options.logBytes}`], Labels: { 'bench.swarm-ts': 'logs' },
@@ -119,7 +119,7 @@ async function prepare(engines: EngineSet, directs: ApiClient[], tmp: string, op
   await directs[0].json('POST', `/containers/${logsId}/start`);
   await directs[0].json('POST', `/containers/${logsId}/wait`);
 
-  progress.update('overhead: fixture', 0.6, `a ${mb(options.imageBytes)} MB image archive`);
+  progress.update('overhead: fixture', 0.6, `a ${mb(options.imageBytes)} MiB image archive`);
   const rootfs = path.join(tmp, 'rootfs.tar');
   await writeRootfs(rootfs, options.imageBytes);
   const [repo, tag] = LOAD_IMAGE.split(':');
@@ -174,12 +174,12 @@ async function measure(manager: RunningManager, fixture: Fixture, options: Overh
     const rm = expectOk(await c.request('DELETE', `/containers/${id}?force=1`), 'rm');
     return { ms: create.ms + start.ms + rm.ms, bytes: 0 };
   });
-  await compare(`logs (${mb(options.logBytes)} MB)`, 'stream', options.streamSamples, async (c) => {
+  await compare(`logs (${Math.round(options.logBytes / 1e6)} MB)`, 'stream', options.streamSamples, async (c) => {
     const res = timed(await c.request('GET', `/containers/${fixture.logsId}/logs?stdout=1&stderr=1`, { timeoutMs: 300_000 }), 'logs');
     if (res.bytes < options.logBytes) throw new Error(`logs returned ${res.bytes} bytes, expected at least ${options.logBytes}`);
     return res;
   });
-  await compare(`image load (${mb(options.imageBytes)} MB)`, 'stream', options.streamSamples, async (c) => {
+  await compare(`image load (${mb(options.imageBytes)} MiB)`, 'stream', options.streamSamples, async (c) => {
     const res = await c.request('POST', '/images/load?quiet=1', { body: createReadStream(fixture.imageArchive), keepBody: true, timeoutMs: 300_000 });
     expectStreamOk(res, 'image load');
     return { ms: res.ms, bytes: fileSize(fixture.imageArchive) };

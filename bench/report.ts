@@ -88,7 +88,8 @@ export function checkTargets(results: ManagerResults, fullScale: { engines: numb
   const checks: TargetCheck[] = [];
   const add = (target: string, value: number | undefined, unit: string, ok: (v: number) => boolean): void => {
     const known = value !== undefined && !Number.isNaN(value);
-    checks.push({ manager: results.label, target, measured: known ? `${fmt(value)}${unit}` : 'not measured', met: known ? ok(value) : null });
+    const shown = unit === 'x' ? value?.toFixed(3) : fmt(value);
+    checks.push({ manager: results.label, target, measured: known ? `${shown}${unit}` : 'not measured', met: known ? ok(value) : null });
   };
   const scale = results.scale;
   if (scale) {
