@@ -29,7 +29,9 @@ export interface HotSpot {
 
 function label(node: ProfileNode, root: string): string {
   const { functionName, url, lineNumber } = node.callFrame;
-  const file = url.startsWith('file://') ? path.relative(root, url.slice(7)) : url || '(native)';
+  let file = url.startsWith('file://') ? url.slice(7) : url || '(native)';
+  if (file.startsWith(`${root}/`)) file = path.relative(root, file);
+  else file = file.replace(/^.*\/(node_modules|dist)\//, '$1/');
   return `${file}:${lineNumber + 1} ${functionName || '(anonymous)'}`;
 }
 
