@@ -10,10 +10,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { finished } from 'node:stream/promises';
 import { startEngines, type EngineSet } from '../test/harness/engines';
+import { answersPing, freePort } from '../test/harness/ports';
+import { spawnTracked, stop } from '../test/harness/processes';
 import { waitFor } from '../test/harness/wait';
 import { waitAllHealthy } from './lib/cluster-info';
 import { ApiClient, expectOk } from './lib/http-client';
-import { startManagerCommand, type RunningManager } from './lib/processes';
+import { REPO_ROOT, startManagerCommand, type RunningManager } from './lib/processes';
 import type { Progress } from './lib/progress';
 import { round, summarize, type Summary } from './lib/stats';
 import { TAR_END, tarHeader, tarPadding, writeAll } from './tar-writer';
@@ -34,8 +36,12 @@ export interface OverheadOp {
   kind: 'latency' | 'stream';
   manager: Summary;
   direct: Summary;
+  /** Through a bare keep-alive Node proxy to engine 0: the floor cost of one extra hop. */
+  bareProxy: Summary;
   /** Latency ops: manager p50 / direct p50. */
   ratio: number;
+  /** bare proxy p50 / direct p50. */
+  bareProxyRatio: number;
   /** Stream ops: bytes per sample and throughput at the median (MB/s). */
   bytes?: number;
   managerMBps?: number;
@@ -58,6 +64,7 @@ const LOAD_IMAGE = 'swarm-bench-load:latest';
 interface Fixture {
   engines: EngineSet;
   directs: ApiClient[];
+  bareProxy: ApiClient;
   inspectId: string;
   logsId: string;
   imageArchive: string;
@@ -75,8 +82,16 @@ export async function runOverhead(
   const engines = await startEngines(3, { namePrefix: 'bench-' });
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'swarm-bench-'));
   const directs = engines.engines.map((e) => new ApiClient(e.port, '127.0.0.1', 8));
+  const proxyPort = await freePort();
+  const proxy = spawnTracked({
+    name: `bench-bare-proxy-${proxyPort}`,
+    command: process.execPath,
+    args: [path.join(REPO_ROOT, 'dist', 'bench', 'lib', 'bare-proxy.js'), String(proxyPort), String(engines.engines[0].port)],
+  });
+  const bareProxy = new ApiClient(proxyPort, '127.0.0.1', 8);
   try {
-    const fixture = await prepare(engines, directs, tmp, options, progress);
+    await waitFor(() => answersPing(proxyPort), 10_000, 'the bare proxy to answer /_ping');
+    const fixture = await prepare(engines, directs, bareProxy, tmp, options, progress);
     const results: OverheadResult[] = [];
     for (const { label, command } of managers) {
       const discovery = `nodes://${engines.engines.map((e) => e.addr).join(',')}`;
@@ -92,6 +107,8 @@ export async function runOverhead(
     return results;
   } finally {
     for (const d of directs) d.close();
+    bareProxy.close();
+    await stop(proxy.pid);
     await engines.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
@@ -101,7 +118,7 @@ async function listCount(client: ApiClient): Promise<number> {
   return (await client.json<unknown[]>('GET', '/containers/json?all=1')).length;
 }
 
-async function prepare(engines: EngineSet, directs: ApiClient[], tmp: string, options: OverheadOptions, progress: Progress): Promise<Fixture> {
+async function prepare(engines: EngineSet, directs: ApiClient[], bareProxy: ApiClient, tmp: string, options: OverheadOptions, progress: Progress): Promise<Fixture> {
   progress.update('overhead: fixture', 0.1, 'containers on each engine');
   let inspectId = '';
   for (const direct of directs) {
@@ -129,7 +146,7 @@ async function prepare(engines: EngineSet, directs: ApiClient[], tmp: string, op
   await downloadTo(directs[0], `/images/${encodeURIComponent(LOAD_IMAGE)}/get`, imageArchive);
   rmSync(rootfs);
   progress.update('overhead: fixture', 1, 'ready');
-  return { engines, directs, inspectId, logsId, imageArchive, tmp, expectedContainers: directs.length * CONTAINERS_PER_ENGINE + 1 };
+  return { engines, directs, bareProxy, inspectId, logsId, imageArchive, tmp, expectedContainers: directs.length * CONTAINERS_PER_ENGINE + 1 };
 }
 
 async function measure(manager: RunningManager, fixture: Fixture, options: OverheadOptions, progress: Progress, label: string): Promise<OverheadOp[]> {
@@ -138,23 +155,22 @@ async function measure(manager: RunningManager, fixture: Fixture, options: Overh
   type Sample = (client: ApiClient) => Promise<{ ms: number; bytes: number }>;
   const phase = `overhead ${label}`;
   const compare = async (name: string, kind: OverheadOp['kind'], samples: number, sample: Sample): Promise<void> => {
-    const viaManager: number[] = [];
-    const viaDirect: number[] = [];
+    const clients = [manager.client, direct, fixture.bareProxy];
+    const times: number[][] = [[], [], []];
     let bytes = 0;
-    await sample(manager.client); // warm-up (connections, caches); not recorded
-    await sample(direct);
+    for (const client of clients) await sample(client); // warm-up (connections, caches); not recorded
     for (let i = 0; i < samples; i++) {
-      const order = i % 2 === 0 ? [manager.client, direct] : [direct, manager.client];
-      for (const client of order) {
-        const r = await sample(client);
-        (client === direct ? viaDirect : viaManager).push(r.ms);
+      // Rotate who goes first, so no side always runs right after another's work.
+      for (let k = 0; k < clients.length; k++) {
+        const which = (i + k) % clients.length;
+        const r = await sample(clients[which]);
+        times[which].push(r.ms);
         bytes = r.bytes;
       }
-      progress.update(`${phase}: ${name}`, (i + 1) / samples, `${i + 1}/${samples} pairs`);
+      progress.update(`${phase}: ${name}`, (i + 1) / samples, `${i + 1}/${samples} rounds`);
     }
-    const m = summarize(viaManager);
-    const d = summarize(viaDirect);
-    const op: OverheadOp = { name, kind, manager: m, direct: d, ratio: round(m.p50 / d.p50, 3) };
+    const [m, d, p] = times.map(summarize);
+    const op: OverheadOp = { name, kind, manager: m, direct: d, bareProxy: p, ratio: round(m.p50 / d.p50, 3), bareProxyRatio: round(p.p50 / d.p50, 3) };
     if (kind === 'stream') {
       op.bytes = bytes;
       op.managerMBps = round(bytes / 1024 / 1024 / (m.p50 / 1000), 1);
@@ -162,7 +178,7 @@ async function measure(manager: RunningManager, fixture: Fixture, options: Overh
       op.throughputRatio = round(d.p50 / m.p50, 3);
     }
     ops.push(op);
-    progress.log(`${phase}: ${name}: manager p50 ${m.p50} ms, direct p50 ${d.p50} ms, ratio ${op.ratio}`);
+    progress.log(`${phase}: ${name}: manager p50 ${m.p50} ms, direct p50 ${d.p50} ms, bare proxy p50 ${p.p50} ms, ratio ${op.ratio}`);
   };
 
   await compare('ps -a', 'latency', options.samples, async (c) => timed(await c.request('GET', '/containers/json?all=1'), 'ps'));

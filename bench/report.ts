@@ -75,11 +75,14 @@ export function overheadTable(result: OverheadResult): string {
     triple(op.manager),
     triple(op.direct),
     `${op.ratio.toFixed(2)}x`,
+    triple(op.bareProxy),
+    `${op.bareProxyRatio.toFixed(2)}x`,
     op.kind === 'stream' ? `${fmt(op.managerMBps)} / ${fmt(op.directMBps)} (${op.throughputRatio!.toFixed(2)}x)` : '',
   ]);
   return (
-    `Overhead: ${result.engines} real dockerd, manager "${result.manager}" vs engine 0 directly, alternating, n=${result.ops[0]?.manager.n ?? 0} per side\n` +
-    table(['operation', 'manager ms p50/p90/p99', 'direct ms p50/p90/p99', 'p50 ratio', 'MB/s manager / direct'], rows)
+    `Overhead: ${result.engines} real dockerd, manager "${result.manager}" vs engine 0 directly vs a bare Node proxy to engine 0 (the floor of one extra hop), ` +
+    `interleaved, n=${result.ops[0]?.manager.n ?? 0} per side\n` +
+    table(['operation', 'manager ms p50/p90/p99', 'direct ms p50/p90/p99', 'manager/direct', 'bare proxy ms p50/p90/p99', 'proxy/direct', 'MB/s manager / direct'], rows)
   );
 }
 
