@@ -2,7 +2,7 @@ import type { Filter } from '../lib/scheduler/filter';
 import { SchedulerError } from '../lib/scheduler/filter';
 import type { SchedulerNode } from '../lib/scheduler/node';
 
-/** Keeps nodes whose engine is healthy (HealthIndicator > 0). */
+/** Keeps nodes whose engine is healthy (HealthIndicator > 0). Fails with classic's verbatim 503. */
 export class HealthFilter implements Filter {
   readonly name = 'health';
 

@@ -1,9 +1,21 @@
 import type { Filter } from '../lib/scheduler/filter';
+import { AffinityFilter } from './affinity';
+import { ConstraintFilter } from './constraint';
+import { ContainerSlotsFilter } from './containerslots';
+import { DependencyFilter } from './dependency';
 import { HealthFilter } from './health';
+import { PortFilter } from './port';
+import { WhitelistFilter } from './whitelist';
 
 /** Every filter swarm knows, by the name used with `--filter`, in classic's default order. */
 const FACTORIES: Record<string, () => Filter> = {
   health: () => new HealthFilter(),
+  port: () => new PortFilter(),
+  containerslots: () => new ContainerSlotsFilter(),
+  dependency: () => new DependencyFilter(),
+  affinity: () => new AffinityFilter(),
+  constraint: () => new ConstraintFilter(),
+  whitelist: () => new WhitelistFilter(),
 };
 
 export const DEFAULT_FILTERS = ['health', 'port', 'containerslots', 'dependency', 'affinity', 'constraint', 'whitelist'];

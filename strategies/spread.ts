@@ -3,12 +3,18 @@ import type { SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
 import { weighNodes } from './weigh';
 
-/** Places on the least loaded node: lowest projected utilisation, then fewest containers. */
+/** Health weighs against the node: healthier nodes get a lower (better) weight. */
+export const SPREAD_HEALTH_FACTOR = -10;
+
+/**
+ * Places on the least loaded node: lowest weight (projected utilisation, health), then fewest
+ * containers (all states). Remaining ties keep the cluster's node order (classic: random).
+ */
 export class SpreadStrategy implements Strategy {
   readonly name = 'spread';
 
   rank(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
-    return weighNodes(request, nodes, -10)
+    return weighNodes(request, nodes, SPREAD_HEALTH_FACTOR)
       .sort((a, b) => a.weight - b.weight || a.node.containers.length - b.node.containers.length)
       .map((w) => w.node);
   }

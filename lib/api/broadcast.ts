@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Engine } from '../engine/engine';
-import { parseMessage } from '../cluster/create';
+import { parseMessage } from '../engine/client';
 
 interface Outcome {
   engine: Engine;
@@ -38,9 +38,17 @@ export function broadcast(req: IncomingMessage, res: ServerResponse, engines: En
   const outcomes = engines.map((engine) => new Promise<Outcome>((resolve) => {
     const transport = engine.client.protocol === 'https' ? https : http;
     const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', `${engine.client.versionPrefix}${path}${qs ? `?${qs}` : ''}`, headers), (response) => {
+      const status = response.statusCode ?? 500;
+      if (status >= 400) {
+        // An error answer is one JSON document, not a progress stream.
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => resolve({ engine, error: parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}` }));
+        response.on('error', (err) => resolve({ engine, error: err.message }));
+        return;
+      }
       let buffered = '';
       let lastError: string | undefined;
-      const status = response.statusCode ?? 500;
       response.on('data', (chunk: Buffer) => {
         buffered += chunk.toString('utf8');
         let nl: number;
@@ -54,12 +62,9 @@ export function broadcast(req: IncomingMessage, res: ServerResponse, engines: En
         }
       });
       response.on('end', () => {
-        if (buffered.trim()) {
-          if (status >= 400) lastError = parseMessage(buffered);
-          else res.write(tagMessage(engine, buffered.trim()) + '\n');
-        }
+        if (buffered.trim()) res.write(tagMessage(engine, buffered.trim()) + '\n');
         engine.recordSuccess();
-        resolve({ engine, error: lastError ?? (status >= 400 ? `HTTP ${status}` : undefined) });
+        resolve({ engine, error: lastError });
       });
       response.on('error', (err) => resolve({ engine, error: err.message }));
     });

@@ -1,12 +1,8 @@
 import type { ServerResponse } from 'node:http';
 
-/** An error the API answers with Docker's JSON shape `{"message": ...}` and a status code. */
-export class ApiError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
+import { ApiError } from '../errors';
+
+export { ApiError };
 
 export const notFound = (message: string): ApiError => new ApiError(404, message);
 export const badRequest = (message: string): ApiError => new ApiError(400, message);

@@ -43,8 +43,11 @@ proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
   if (!state) return;
   state.status = proxyRes.statusCode ?? 0;
   state.engine.recordSuccess();
-  // Long-running streams (logs -f, events, stats, wait): send headers now, don't wait for data.
-  state.res.flushHeaders?.();
+  // Long-running streams (logs -f, stats, wait) must get their headers before any data. This
+  // event fires before http-proxy copies the engine's headers, so flush right after it has.
+  process.nextTick(() => {
+    if (!state.res.headersSent && !state.res.writableEnded) state.res.flushHeaders();
+  });
 });
 
 export function forward(req: IncomingMessage, res: ServerResponse, engine: Engine, path: string, query: URLSearchParams, options: ForwardOptions = {}): void {

@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { ApiError } from '../errors';
 
 export interface RequestContext {
   req: IncomingMessage;
@@ -59,18 +60,24 @@ export class Router {
     return this.add('DELETE', pattern, handler);
   }
 
-  /** First route matching method and path; `pathExists` tells 404 from 405. */
-  match(method: string, path: string): { found?: RouteMatch; pathExists: boolean } {
-    let pathExists = false;
+  /** The first route matching method and path (HEAD is served by GET routes). */
+  match(method: string, path: string): { found?: RouteMatch } {
     for (const route of this.routes) {
+      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const m = route.regex.exec(path);
       if (!m) continue;
-      pathExists = true;
-      if (route.method !== method && !(method === 'HEAD' && route.method === 'GET')) continue;
       const params: Record<string, string> = {};
-      route.keys.forEach((key, i) => (params[key] = decodeURIComponent(m[i + 1])));
-      return { found: { route, params }, pathExists };
+      route.keys.forEach((key, i) => (params[key] = decodeParam(m[i + 1])));
+      return { found: { route, params } };
     }
-    return { pathExists };
+    return {};
+  }
+}
+
+function decodeParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new ApiError(400, `malformed path parameter: ${raw}`);
   }
 }

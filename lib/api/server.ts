@@ -47,7 +47,12 @@ const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 
 /** Splits `/v1.41/containers/json?all=1` into version, path and query; rejects unusable versions. */
 function parseUrl(rawUrl: string): { apiVersion: string; path: string; query: URLSearchParams } {
-  const url = new URL(rawUrl, 'http://manager');
+  let url: URL;
+  try {
+    url = new URL(rawUrl, 'http://manager');
+  } catch {
+    throw new ApiError(400, `malformed URL: ${rawUrl}`);
+  }
   const m = VERSIONED.exec(url.pathname);
   const apiVersion = m ? m[1] : API_VERSION;
   if (compareVersions(apiVersion, MIN_API_VERSION) < 0) {
@@ -157,8 +162,9 @@ function listenOn(server: http.Server, host: string): Promise<void> {
       });
       return;
     }
-    const m = /^(?:tcp:\/\/)?(.*):(\d+)$/.exec(host);
-    if (!m) return reject(new Error(`unsupported protocol: "${host}"`));
+    const scheme = /^(\w+):\/\//.exec(host)?.[1];
+    const m = /^(?:tcp:\/\/)?([^/]*):(\d+)$/.exec(host);
+    if ((scheme && scheme !== 'tcp') || !m) return reject(new Error(`unsupported protocol: "${host}"`));
     server.listen(Number(m[2]), m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', () => resolve());
   });
 }

@@ -10,7 +10,7 @@ import type { ContainerRecord } from '../engine/records';
 import { EventHub } from './event-hub';
 import { Scheduler } from '../scheduler/scheduler';
 import type { NodeContainer, SchedulerNode } from '../scheduler/node';
-import { containerReservation, nodeCapacity } from '../scheduler/resources';
+import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/resources';
 import type { SchedulerOptions } from '../scheduler/options';
 import { createFilters } from '../../filters';
 import { createStrategy } from '../../strategies';
@@ -222,12 +222,8 @@ export class Cluster {
     const cached = this.nodeCache.get(engine);
     if (cached && cached.generation === engine.generation && cached.node.healthIndicator === engine.healthIndicator) return cached.node;
     const containers: NodeContainer[] = [];
-    let usedCpus = 0;
-    let usedMemory = 0;
     for (const c of engine.containers.values()) {
       const reservation = containerReservation({ CpuShares: c.cpuShares, NanoCpus: c.nanoCpus, Memory: c.memory }, engine.cpus);
-      usedCpus += reservation.cpus;
-      usedMemory += reservation.memory;
       containers.push({
         id: c.id, names: [c.name], image: c.image, labels: c.labels, state: c.state.status,
         cpus: reservation.cpus, memory: reservation.memory, networkMode: c.networkMode,
@@ -235,9 +231,10 @@ export class Cluster {
       });
     }
     const capacity = nodeCapacity(engine.cpus, engine.memory, this.options.scheduler.overcommit);
+    const used = nodeUsage(containers, this.options.scheduler);
     const node: SchedulerNode = {
       id: engine.id, name: engine.name, addr: engine.addr, ip: engine.ip, labels: engine.labels,
-      totalCpus: capacity.cpus, totalMemory: capacity.memory, usedCpus, usedMemory,
+      totalCpus: capacity.cpus, totalMemory: capacity.memory, usedCpus: used.cpus, usedMemory: used.memory,
       healthIndicator: engine.healthIndicator, containers,
       images: engine.images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] })),
     };

@@ -8,7 +8,9 @@ import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
-import { ApiError } from '../api/errors';
+import { engineCpuShares } from '../scheduler/resources';
+import { ApiError } from '../errors';
+import { parseMessage } from '../engine/client';
 import { log } from '../log';
 
 export interface CreateResult {
@@ -54,7 +56,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     try {
       const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
       const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
-      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, body, forwardHeaders));
+      const response = await engine.call(() => engine.client.request('POST', `/containers/create${query}`, engineBody(body, request.cpus, engine.cpus), forwardHeaders));
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
@@ -84,12 +86,12 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   throw lastError ?? new ApiError(503, 'No nodes available in the cluster');
 }
 
-export function parseMessage(text: string): string {
-  try {
-    const parsed = JSON.parse(text) as { message?: string };
-    if (parsed && typeof parsed.message === 'string') return parsed.message;
-  } catch {
-    // not JSON: engines before 1.24 answered plain text
-  }
-  return text.trim();
+/**
+ * Classic semantics: a CpuShares value is a number of CPUs to reserve; the engine receives the
+ * equivalent share of its own CPUs (ceil(cpus*1024/NCPU)). NanoCpus passes through unchanged.
+ */
+function engineBody(body: CreateBody, cpus: number, engineCpus: number): CreateBody {
+  const hostConfig = body.HostConfig;
+  if (!hostConfig?.CpuShares || (hostConfig.NanoCpus ?? 0) > 0) return body;
+  return { ...body, HostConfig: { ...hostConfig, CpuShares: engineCpuShares(cpus, engineCpus) } };
 }

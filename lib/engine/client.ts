@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import Dockerode from 'dockerode';
+import { ApiError } from '../errors';
 
 export interface TlsFiles {
   ca?: Buffer;
@@ -108,4 +109,21 @@ export function isConnectionError(err: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ENOENT', 'ECONNABORTED'].includes(code)) return true;
   const message = e?.message ?? '';
   return /onnection refused|socket hang up|timeout after|annot connect to the docker|no route to host/i.test(message);
+}
+
+/** The message of an engine error body (JSON `{"message"}` or, from old engines, plain text). */
+export function parseMessage(text: string): string {
+  try {
+    const parsed = JSON.parse(text) as { message?: string };
+    if (parsed && typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: engines before API 1.24 answered plain text
+  }
+  return text.trim();
+}
+
+/** Passes a successful engine response through; turns an error answer into an ApiError. */
+export function ensureOk(response: JsonResponse): JsonResponse {
+  if (response.status >= 400) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+  return response;
 }

@@ -2,7 +2,13 @@
  * The scheduler's view of an engine: a plain, immutable-by-convention snapshot built by the
  * cluster for each placement decision. Filters and strategies only ever see these objects,
  * never live engines, so they can be unit-tested (and benchmarked) with hand-made nodes.
+ *
+ * Immutable matters: lookups derived from a node's `containers` and `images` arrays are cached
+ * per array (node-index.ts). When a node's containers or images change, build new arrays.
  */
+
+/** Docker's short container/image ID length, as `docker ps` shows it. */
+export const SHORT_ID_LENGTH = 12;
 
 /** A container as the scheduler needs to see it (running, stopped, or pending creation). */
 export interface NodeContainer {

@@ -3,7 +3,7 @@ import type { PlacementRequest } from './request';
 
 /**
  * A strategy orders the nodes that passed the filters, best first. One file per strategy lives
- * in /strategies. Throws SchedulerError("no resources available to schedule container") when no
+ * in /strategies. Throws UnsatisfiableError("no resources available to schedule container") when no
  * node can hold the request.
  */
 export interface Strategy {

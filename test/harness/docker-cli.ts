@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
+import { adoptChild } from './processes';
 
 export interface DockerCliOptions {
   /** Written to the CLI's stdin, which is then closed. */
@@ -51,12 +52,13 @@ export function docker(host: string, args: string[], opts: DockerCliOptions = {}
 /**
  * Starts `docker <args>` against `host` with piped stdin/stdout/stderr and returns the child,
  * for interactive use: `exec -i`, `attach`, `run -i`, `logs -f`, `events`. The caller writes to
- * stdin / reads stdout and must end or kill the child (it is not tracked: it ends on its own
- * once the stream ends or stdin closes).
+ * stdin / reads stdout and must end or kill the child; if the test process dies first, the
+ * process registry's exit hook kills it.
  */
 export function spawnDocker(host: string, args: string[], opts: { env?: Record<string, string> } = {}): ChildProcess {
-  return spawn(DOCKER_CLI, args, {
+  const child = spawn(DOCKER_CLI, args, {
     env: { ...process.env, DOCKER_HOST: host, DOCKER_CLI_HINTS: 'false', ...opts.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
+  return adoptChild(child);
 }

@@ -112,6 +112,7 @@ export async function startEngines(count: number, options: StartEnginesOptions =
   const prefix = options.namePrefix ?? 'node-';
   const labelsOf = options.labels ?? defaultEngineLabels;
   const tarball = options.loadBusybox === false ? undefined : busyboxTarball();
+  tarball?.catch(() => undefined); // awaited below; do not report it as unhandled meanwhile
   const engines = Array.from({ length: count }, (_, i) => new Engine(`${prefix}${i}`, labelsOf(i)));
   const stopAll = async (): Promise<void> => {
     await Promise.all(engines.map((engine) => engine.stop()));

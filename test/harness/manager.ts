@@ -5,7 +5,7 @@
 import * as path from 'path';
 import Dockerode from 'dockerode';
 import { answersPing, freePort } from './ports';
-import { TrackedProcess, kill as killTracked, spawnTracked, stop as stopTracked, tailLines } from './processes';
+import { ExitInfo, TrackedProcess, kill as killTracked, spawnTracked, stop as stopTracked, tailLines } from './processes';
 import { waitFor } from './wait';
 
 export interface ManagerHandle {
@@ -15,6 +15,10 @@ export interface ManagerHandle {
   /** "http://127.0.0.1:PORT" */
   url: string;
   pid: number;
+  /** The manager's log file (stdout and stderr). */
+  logFile: string;
+  /** Resolves when the manager process exits. */
+  exited: Promise<ExitInfo>;
   docker(): Dockerode;
   /** The manager's log so far. */
   logs(): string;
@@ -57,6 +61,8 @@ export async function startManager(args: string[], options: StartManagerOptions 
     host: `tcp://127.0.0.1:${port}`,
     url: `http://127.0.0.1:${port}`,
     pid: proc.pid,
+    logFile: proc.logFile,
+    exited: proc.exited,
     docker: () => new Dockerode({ host: '127.0.0.1', port, protocol: 'http' }),
     logs: () => proc.logs(),
     stop: () => stopTracked(proc.pid),

@@ -53,7 +53,7 @@ let hooksInstalled = false;
 /** Spawns a tracked child whose stdout and stderr go to `<logDir>/<name>.log`. */
 export function spawnTracked(options: SpawnOptions): TrackedProcess {
   installExitHooks();
-  const logDir = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-log-'));
+  const logDir = options.logDir ?? runLogDir();
   const logFile = path.join(logDir, `${options.name.replace(/[^\w.-]/g, '_')}.log`);
   const fd = fs.openSync(logFile, 'a');
   let child: ChildProcess;
@@ -95,6 +95,21 @@ export function spawnTracked(options: SpawnOptions): TrackedProcess {
   };
   tracked.set(pid, proc);
   return proc;
+}
+
+const adopted = new Set<ChildProcess>();
+
+/**
+ * Registers a child spawned elsewhere (e.g. an interactive docker CLI with piped stdio) so the
+ * exit hook SIGKILLs it too if this process dies while the child still runs.
+ */
+export function adoptChild<T extends ChildProcess>(child: T): T {
+  installExitHooks();
+  if (child.exitCode === null && child.signalCode === null) {
+    adopted.add(child);
+    child.once('exit', () => adopted.delete(child));
+  }
+  return child;
 }
 
 /**
@@ -219,6 +234,50 @@ export function killPids(pids: number[]): void {
   }
 }
 
+let runLogDirPath: string | undefined;
+
+/**
+ * One temp dir per run for the logs of children that have no dir of their own (the manager).
+ * Removed when this process exits, unless SWARM_KEEP_LOGS=1 (error messages quote the last
+ * lines of the log, so the files are rarely needed afterwards).
+ */
+function runLogDir(): string {
+  if (!runLogDirPath) {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-ts-logs-'));
+    runLogDirPath = dir;
+    if (process.env.SWARM_KEEP_LOGS !== '1') {
+      onEmergencyExit(() => fs.rmSync(dir, { recursive: true, force: true }));
+    }
+  }
+  return runLogDirPath;
+}
+
+/**
+ * Calls `onChunk` with the content of `file` from byte `fromOffset` on, then with whatever is
+ * appended (polling every `intervalMs`), like `tail -f -c +N`. Returns the function that stops.
+ */
+export function followFile(file: string, onChunk: (text: string) => void, fromOffset = 0, intervalMs = 200): () => void {
+  let offset = fromOffset;
+  const timer = setInterval(() => {
+    const size = fileSize(file);
+    if (size <= offset) return;
+    const fd = fs.openSync(file, 'r');
+    try {
+      const buffer = Buffer.alloc(size - offset);
+      const read = fs.readSync(fd, buffer, 0, buffer.length, offset);
+      offset += read;
+      onChunk(buffer.subarray(0, read).toString('utf8'));
+    } finally {
+      fs.closeSync(fd);
+    }
+  }, intervalMs);
+  return () => clearInterval(timer);
+}
+
+function fileSize(file: string): number {
+  return fs.statSync(file, { throwIfNoEntry: false })?.size ?? 0;
+}
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -233,6 +292,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals): void {
 
 function killEverythingSync(): void {
   for (const pid of tracked.keys()) signalGroup(pid, 'SIGKILL');
+  for (const child of adopted) child.kill('SIGKILL');
   for (const cleanup of syncCleanups) {
     try {
       cleanup();

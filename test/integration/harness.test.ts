@@ -7,7 +7,7 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { getEngines } from './cluster-fixture';
-import { docker } from '../harness/docker-cli';
+import { docker, spawnDocker } from '../harness/docker-cli';
 import { EngineSet, startEngines } from '../harness/engines';
 import { startManager } from '../harness/manager';
 import { isPortOpen } from '../harness/ports';
@@ -169,5 +169,34 @@ describe('harness: startManager', () => {
       },
     );
     assert.ok(Date.now() - started < 15_000, 'fails fast instead of waiting for the timeout');
+  });
+});
+
+describe('harness: startManager and interactive docker CLI over the shared engines', () => {
+  it('starts the manager on a free port, serves /_ping and docker info, and stop() ends it', async () => {
+    const { engines } = await getEngines();
+    const manager = await startManager([`nodes://${engines.map((engine) => engine.addr).join(',')}`]);
+    try {
+      assert.equal(manager.host, `tcp://127.0.0.1:${manager.port}`);
+      assert.equal(await manager.docker().ping().then(String), 'OK');
+      const info = await docker(manager.host, ['info']);
+      assert.equal(info.code, 0, info.stderr);
+      assert.match(info.stdout, /Nodes: 3/);
+    } finally {
+      await manager.stop();
+    }
+    assert.equal(pidAlive(manager.pid), false);
+    assert.equal(await isPortOpen(manager.port), false);
+  });
+
+  it('spawnDocker pipes stdin to `docker run -i` and returns its output', async () => {
+    const { engines } = await getEngines();
+    const child = spawnDocker(engines[1].host, ['run', '--rm', '-i', 'busybox', 'cat']);
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.stdin?.end('through stdin\n');
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+    assert.equal(out, 'through stdin\n');
   });
 });

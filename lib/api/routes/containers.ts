@@ -1,6 +1,7 @@
 /** /containers/*: list from memory, create through the scheduler, everything else to the owner engine. */
 import type { Cluster, ContainerRef } from '../../cluster/cluster';
-import { createContainer, parseMessage } from '../../cluster/create';
+import { createContainer } from '../../cluster/create';
+import { ensureOk } from '../../engine/client';
 import type { ContainerRecord } from '../../engine/records';
 import type { Engine } from '../../engine/engine';
 import { readBody, readJson, parseFilters } from '../body';
@@ -124,8 +125,7 @@ async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
 async function inspect(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const { engine, container } = resolveContainer(cluster, ctx.params.name);
   const query = ctx.query.toString();
-  const response = await engine.call(() => engine.client.request('GET', `/containers/${container.id}/json${query ? `?${query}` : ''}`));
-  if (response.status !== 200) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+  const response = ensureOk(await engine.call(() => engine.client.request('GET', `/containers/${container.id}/json${query ? `?${query}` : ''}`)));
   const info = JSON.parse(response.body.toString('utf8')) as Record<string, unknown>;
   const ports = (info.NetworkSettings as { Ports?: Record<string, Array<{ HostIp: string }> | null> } | undefined)?.Ports ?? {};
   for (const bindings of Object.values(ports)) for (const b of bindings ?? []) b.HostIp = publicIp(b.HostIp, engine) ?? b.HostIp;
@@ -163,8 +163,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
   } else {
     await engine.refreshContainer(container.id).catch(() => undefined);
   }
-  const text = response.body.toString('utf8');
-  if (response.status >= 400) throw new ApiError(response.status, parseMessage(text));
+  ensureOk(response);
   ctx.res.writeHead(response.status, response.headers['content-type'] ? { 'Content-Type': String(response.headers['content-type']) } : {});
   ctx.res.end(response.body);
 }
@@ -174,6 +173,14 @@ function forwardToContainer(cluster: Cluster, ctx: RequestContext, suffix: strin
   forward(ctx.req, ctx.res, engine, `/containers/${container.id}/${suffix}`, ctx.query, {
     onDone: refresh ? () => void engine.refreshContainer(container.id).catch(() => undefined) : undefined,
   });
+}
+
+/** Exec IDs created through the manager, newest last; bounded so it cannot grow forever. */
+const EXEC_OWNERS_LIMIT = 10_000;
+
+function rememberExec(execOwners: Map<string, Engine>, id: string, engine: Engine): void {
+  execOwners.set(id, engine);
+  if (execOwners.size > EXEC_OWNERS_LIMIT) execOwners.delete(execOwners.keys().next().value as string);
 }
 
 export function containerRoutes(router: Router, cluster: Cluster, execOwners: Map<string, Engine>): void {
@@ -194,10 +201,9 @@ export function containerRoutes(router: Router, cluster: Cluster, execOwners: Ma
       const { engine, container } = resolveContainer(cluster, ctx.params.name);
       const body = await readJson<{ Cmd?: string[] }>(ctx.req, {});
       if (!body.Cmd || body.Cmd.length === 0) throw badRequest('No exec command specified');
-      const response = await engine.call(() => engine.client.request('POST', `/containers/${container.id}/exec`, body));
-      if (response.status !== 201) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+      const response = ensureOk(await engine.call(() => engine.client.request('POST', `/containers/${container.id}/exec`, body)));
       const created = JSON.parse(response.body.toString('utf8')) as { Id: string };
-      execOwners.set(created.Id, engine);
+      rememberExec(execOwners, created.Id, engine);
       sendJson(ctx.res, 201, created);
     })
     .post('/containers/{name}/wait', (ctx) => forwardToContainer(cluster, ctx, 'wait', true))

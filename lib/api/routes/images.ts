@@ -3,7 +3,8 @@
  * pull/import/load broadcast to every healthy engine; tag and rmi applied on every holder.
  */
 import type { Cluster } from '../../cluster/cluster';
-import { parseMessage } from '../../cluster/create';
+import type { JsonResponse } from '../../engine/client';
+import { onEngines, type EngineResult } from '../fan-out';
 import type { Engine } from '../../engine/engine';
 import type { ImageRecord } from '../../engine/records';
 import { broadcast } from '../broadcast';
@@ -63,25 +64,11 @@ function listImages(cluster: Cluster, ctx: RequestContext): void {
   sendJson(ctx.res, 200, [...merged.values()].sort((a, b) => b.Created - a.Created));
 }
 
-/** Runs one call on every holder of the image; per-node errors are joined "node: error". */
-async function onHolders(cluster: Cluster, ref: string, call: (engine: Engine) => Promise<{ status: number; body: Buffer }>): Promise<Array<{ engine: Engine; body: Buffer }>> {
+/** Runs one call on every healthy engine holding the image, then refreshes their images. */
+function onHolders(cluster: Cluster, ref: string, call: (engine: Engine) => Promise<JsonResponse>): Promise<EngineResult[]> {
   const targets = holders(cluster, ref);
   if (targets.length === 0) throw notFound(`No such image: ${ref}`);
-  const results = await Promise.all(targets.map(async (engine) => {
-    try {
-      const r = await engine.call(() => call(engine));
-      await engine.refreshList('images').catch(() => undefined);
-      return { engine, status: r.status, body: r.body };
-    } catch (err) {
-      return { engine, status: 500, body: Buffer.from(JSON.stringify({ message: (err as Error).message })) };
-    }
-  }));
-  const failed = results.filter((r) => r.status >= 400);
-  if (failed.length > 0) {
-    const status = failed.every((f) => f.status === failed[0].status) ? failed[0].status : 500;
-    throw new ApiError(status, failed.map((f) => `${f.engine.name}: ${parseMessage(f.body.toString('utf8'))}`).join('; '));
-  }
-  return results;
+  return onEngines(targets, call, (engine) => engine.refreshList('images'));
 }
 
 function requireHealthy(cluster: Cluster): Engine[] {
@@ -123,7 +110,7 @@ export function imageRoutes(router: Router, cluster: Cluster): void {
     .delete('/images/{name}', async (ctx) => {
       const qs = ctx.query.toString();
       const results = await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`));
-      const merged = results.flatMap((r) => JSON.parse(r.body.toString('utf8') || '[]') as unknown[]);
+      const merged = results.flatMap((r) => JSON.parse(r.response.body.toString('utf8') || '[]') as unknown[]);
       sendJson(ctx.res, 200, merged);
     });
 }

@@ -3,7 +3,8 @@
  * `<node>/<name>` (classic), and `<node>/<name>` pins a create to that node.
  */
 import type { Cluster } from '../../cluster/cluster';
-import { parseMessage } from '../../cluster/create';
+import { ensureOk } from '../../engine/client';
+import { onEngines } from '../fan-out';
 import type { Engine } from '../../engine/engine';
 import type { NetworkRecord, VolumeRecord } from '../../engine/records';
 import { readJson, parseFilters } from '../body';
@@ -102,16 +103,14 @@ async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   }
   if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
   const target = engine;
-  const response = await target.call(() => target.client.request('POST', '/networks/create', { ...body, Name: pinned.name }));
-  if (response.status >= 400) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+  const response = ensureOk(await target.call(() => target.client.request('POST', '/networks/create', { ...body, Name: pinned.name })));
   await target.refreshList('networks').catch(() => undefined);
   sendJson(ctx.res, 201, JSON.parse(response.body.toString('utf8')));
 }
 
 async function removeNetwork(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const { engine, item } = findNetwork(cluster, ctx.params.id);
-  const response = await engine.call(() => engine.client.request('DELETE', `/networks/${item.Id}`));
-  if (response.status >= 400) throw new ApiError(response.status, parseMessage(response.body.toString('utf8')));
+  ensureOk(await engine.call(() => engine.client.request('DELETE', `/networks/${item.Id}`)));
   await engine.refreshList('networks').catch(() => undefined);
   ctx.res.writeHead(204).end();
 }
@@ -132,27 +131,16 @@ async function createVolume(cluster: Cluster, ctx: RequestContext): Promise<void
   const pinned = pinnedEngine(cluster, typeof body.Name === 'string' ? body.Name : '');
   const engines = pinned.engine ? [pinned.engine] : cluster.healthyEngines();
   if (engines.length === 0) throw new ApiError(503, 'No healthy node available in the cluster');
-  const results = await Promise.all(engines.map(async (engine) => {
-    const r = await engine.call(() => engine.client.request('POST', '/volumes/create', { ...body, Name: pinned.name || undefined }));
-    await engine.refreshList('volumes').catch(() => undefined);
-    return { engine, r };
-  }));
-  const failed = results.filter(({ r }) => r.status >= 400);
-  if (failed.length > 0) throw new ApiError(failed[0].r.status, failed.map(({ engine, r }) => `${engine.name}: ${parseMessage(r.body.toString('utf8'))}`).join('; '));
-  sendJson(ctx.res, 201, JSON.parse(results[0].r.body.toString('utf8')));
+  const results = await onEngines(engines, (engine) => engine.client.request('POST', '/volumes/create', { ...body, Name: pinned.name || undefined }), (engine) => engine.refreshList('volumes'));
+  sendJson(ctx.res, 201, JSON.parse(results[0].response.body.toString('utf8')));
 }
 
 async function removeVolume(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const found = findVolumes(cluster, ctx.params.name);
   if (found.length === 0) throw notFound(`No such volume: ${ctx.params.name}`);
   const qs = ctx.query.toString();
-  const results = await Promise.all(found.map(async ({ engine, item }) => {
-    const r = await engine.call(() => engine.client.request('DELETE', `/volumes/${encodeURIComponent(item.Name)}${qs ? `?${qs}` : ''}`));
-    await engine.refreshList('volumes').catch(() => undefined);
-    return { engine, r };
-  }));
-  const failed = results.filter(({ r }) => r.status >= 400);
-  if (failed.length > 0) throw new ApiError(failed[0].r.status, failed.map(({ engine, r }) => `${engine.name}: ${parseMessage(r.body.toString('utf8'))}`).join('; '));
+  const names = new Map(found.map(({ engine, item }) => [engine, item.Name]));
+  await onEngines([...names.keys()], (engine) => engine.client.request('DELETE', `/volumes/${encodeURIComponent(names.get(engine) ?? '')}${qs ? `?${qs}` : ''}`), (engine) => engine.refreshList('volumes'));
   ctx.res.writeHead(204).end();
 }
 
@@ -182,7 +170,7 @@ export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
       if (!container || container.engine !== engine) throw notFound(`No such container: ${body.Container}`);
       const r = await engine.call(() => engine.client.request('POST', `/networks/${item.Id}/${verb}`, { ...body, Container: container.container.id }));
       await engine.refreshContainer(container.container.id).catch(() => undefined);
-      if (r.status >= 400) throw new ApiError(r.status, parseMessage(r.body.toString('utf8')));
+      ensureOk(r);
       ctx.res.writeHead(200).end();
     });
   }

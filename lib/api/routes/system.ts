@@ -37,7 +37,7 @@ function version(ctx: RequestContext, info: ManagerInfo): void {
     GitCommit: GIT_COMMIT,
     GoVersion: `node${process.versions.node}`,
     Os: process.platform,
-    Arch: os.arch(),
+    Arch: GO_ARCH[os.arch()] ?? os.arch(),
     KernelVersion: os.release(),
     Experimental: info.experimental,
     BuildTime: '',
@@ -114,7 +114,7 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
     KernelVersion: os.release(),
     OperatingSystem: os.type(),
     OSType: 'linux',
-    Architecture: os.arch(),
+    Architecture: os.machine(),
     IndexServerAddress: 'https://index.docker.io/v1/',
     NCPU: Math.floor(ncpu),
     MemTotal: mem,
@@ -135,6 +135,9 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
     Warnings: cluster.discoveryError ? [`WARNING: discovery is unreachable: ${cluster.discoveryError}`] : [],
   };
 }
+
+/** Docker reports Go's architecture names. */
+const GO_ARCH: Record<string, string> = { x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm' };
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
