@@ -431,8 +431,12 @@ export class SimEngine {
     return this.images.find((img) => img.repoTags.includes(tag));
   }
 
-  /** Records an image and moves `tag` to it (a tag names one image). */
-  addImage(tag: string | undefined, comment: string, size: number, id?: string): SimImage {
+  /**
+   * Records an image that arrived by `how` (the event action dockerd emits: load, import, pull)
+   * and moves `tag` to it (a tag names one image).
+   */
+  addImage(how: 'load' | 'import' | 'pull', tag: string | undefined, size: number, id?: string): SimImage {
+    const comment = how === 'import' ? 'Imported from -' : '';
     const imageId = id ?? `sha256:${newId()}`;
     if (tag) for (const other of this.images) other.repoTags = other.repoTags.filter((t) => t !== tag);
     let img = this.images.find((i) => i.id === imageId);
@@ -441,7 +445,7 @@ export class SimEngine {
       this.images.push(img);
     }
     if (tag && !img.repoTags.includes(tag)) img.repoTags.push(tag);
-    this.events.emit('image', comment.startsWith('Imported') ? 'import' : 'load', img.id, tag ? { name: tag } : {});
+    this.events.emit('image', how, img.id, tag ? { name: tag } : {});
     return img;
   }
 

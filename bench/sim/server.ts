@@ -225,11 +225,11 @@ const loadImages: Handler = async (engine, req, res) => {
       const id = `sha256:${hex}`;
       const tags = entry.RepoTags ?? [];
       if (tags.length === 0) {
-        engine.addImage(undefined, 'loaded', summary.bytes, id);
+        engine.addImage('load', undefined, summary.bytes, id);
         write({ stream: `Loaded image ID: ${id}\n` });
       }
       for (const tag of tags) {
-        engine.addImage(normalizeImageRef(tag), 'loaded', summary.bytes, id);
+        engine.addImage('load', normalizeImageRef(tag), summary.bytes, id);
         write({ stream: `Loaded image: ${tag}\n` });
       }
     }
@@ -254,7 +254,7 @@ const createImage: Handler = async (engine, req, res, _m, query) => {
     }
     const repo = query.get('repo');
     const tag = repo ? normalizeImageRef(query.get('tag') ? `${repo}:${query.get('tag')}` : repo) : undefined;
-    const image = engine.addImage(tag, 'Imported from -', size, `sha256:${hash.digest('hex')}`);
+    const image = engine.addImage('import', tag, size, `sha256:${hash.digest('hex')}`);
     startJsonStream(res)({ status: image.id });
     res.end();
     return;
@@ -270,7 +270,7 @@ const createImage: Handler = async (engine, req, res, _m, query) => {
   } else {
     // The simulated registry has every image: a pull always succeeds.
     write({ status: `Pulling from ${repo.includes('/') ? repo : `library/${repo}`}`, id: version });
-    const image = engine.addImage(ref, 'pulled', 1982256);
+    const image = engine.addImage('pull', ref, 1982256);
     write({ status: `Digest: ${image.layer}` });
     write({ status: `Status: Downloaded newer image for ${ref}` });
   }

@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
+import net from 'node:net';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
 import { SimEngine } from '../../bench/sim/engine';
@@ -230,6 +231,25 @@ describe('simulated engine (through dockerode)', () => {
 });
 
 describe('simulated engine host', () => {
+  it('moves to the next port range when one of its ports is taken', async () => {
+    const base = 24900 + Math.floor(Math.random() * 50) * 2;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve, reject) => {
+      blocker.once('error', reject);
+      blocker.listen(base + 1, '127.0.0.1', () => resolve());
+    });
+    const host = new SimHost({ count: 2, basePort: base, searchAttempts: 5 });
+    try {
+      await host.start();
+      assert.ok(host.basePort >= base + 2, `range starts at ${host.basePort}, after the busy port ${base + 1}`);
+      const docker = new Docker({ host: '127.0.0.1', port: host.basePort + 1 });
+      assert.equal((await docker.info()).Name, 'sim-1');
+    } finally {
+      await host.stop();
+      blocker.close();
+    }
+  });
+
   it('serves distinct engines on consecutive ports of one process', async () => {
     const host = new SimHost({ count: 3, basePort: 0 + 24700 + Math.floor(Math.random() * 200) * 3, searchAttempts: 50, latencyMs: 1, engineOptions: () => ({ images: ['busybox:latest'] }) });
     await host.start();
