@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { waitAllHealthy } from './lib/cluster-info';
 import { expectOk } from './lib/http-client';
+import { tailLines } from '../test/harness/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
 import { procStats } from './lib/proc-stats';
 import type { Progress } from './lib/progress';
@@ -86,7 +87,9 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     const m = manager;
     await waitAllHealthy(m.client, options.engines, options.healthyTimeoutMs, (h) =>
       progress.update(`${phase}: engines healthy`, h.healthy / options.engines, `${h.healthy}/${options.engines} Healthy (Nodes: ${h.nodes})`),
-    );
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last lines of the manager's log:\n${tailLines(m.logs(), 10)}`);
+    });
     result.healthyMs = Date.now() - m.startedAt;
     result.idle = pick(procStats(m.pid));
     progress.log(`${phase}: ${options.engines} engines Healthy after ${(result.healthyMs / 1000).toFixed(1)} s`);

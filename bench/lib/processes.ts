@@ -63,11 +63,16 @@ export interface RunningSimHost {
   stop(): Promise<void>;
 }
 
+let simHostRuns = 0;
+
 /** Starts `count` simulated engines in one child process (dist/bench/sim/main.js). */
 export async function startSimHost(count: number, latencyMs: number, discoveryFile: string): Promise<RunningSimHost> {
   const basePort = 20000 + Math.floor(Math.random() * 10) * 1000;
+  // A log name of its own: the harness appends to a per-run log dir, and the ready line is
+  // read from the top of this file.
+  simHostRuns++;
   const proc = spawnTracked({
-    name: `bench-sim-${count}`,
+    name: `bench-sim-${count}-${process.pid}-${simHostRuns}`,
     command: process.execPath,
     args: [
       path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
