@@ -14,21 +14,11 @@ import { buildPlacementRequest, type CreateBody } from '../lib/scheduler/build-r
 import type { SchedulerNode } from '../lib/scheduler/node';
 import { Scheduler } from '../lib/scheduler/scheduler';
 import { createStrategy } from '../strategies';
+import { seededRandom } from '../test/harness/seeded-random';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-/** mulberry32: a tiny seeded PRNG, so every run places the same sequence. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function makeCluster(count: number): SchedulerNode[] {
   return Array.from({ length: count }, (_, i) => {

@@ -38,3 +38,11 @@ export class DiscoveryError extends Error {
     this.name = 'DiscoveryError';
   }
 }
+
+/** The backend cannot do this at all (e.g. `join` on file:// or nodes://): retrying is pointless. */
+export class UnsupportedError extends DiscoveryError {
+  constructor(message = 'not implemented in this discovery service') {
+    super(message);
+    this.name = 'UnsupportedError';
+  }
+}

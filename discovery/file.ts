@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Discovery, DiscoveryFactory, DiscoveryOptions, DiscoveryWatcher } from './discovery';
-import { DiscoveryError } from './discovery';
+import { DiscoveryError, UnsupportedError } from './discovery';
 import { expandRange } from './range';
 
 /** Parses a discovery file: one address per line, `#` comments, range expansion. */
@@ -39,7 +39,7 @@ class FileDiscovery implements Discovery {
   }
 
   async register(): Promise<void> {
-    throw new DiscoveryError('not implemented in this discovery service');
+    throw new UnsupportedError();
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Discovery, DiscoveryFactory, DiscoveryWatcher } from './discovery';
-import { DiscoveryError } from './discovery';
+import { DiscoveryError, UnsupportedError } from './discovery';
 import { expandRange, isHostPort } from './range';
 
 /** Parses a comma-separated address list with range expansion; throws on a bad entry. */
@@ -26,7 +26,7 @@ class NodesDiscovery implements Discovery {
     setImmediate(() => watcher.onEntries([...this.entries]));
   }
   async register(): Promise<void> {
-    throw new DiscoveryError('not implemented in this discovery service');
+    throw new UnsupportedError();
   }
   async close(): Promise<void> {}
 }

@@ -2,11 +2,10 @@
 import fs from 'node:fs';
 import type { Command } from './command';
 import { UsageError } from './command';
-import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parseFlags, type FlagSpec } from './flags';
-import { parseDuration } from './duration';
+import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, parseFlags, type FlagSpec } from './flags';
+import { durationFlag, openDiscovery } from './discovery-flags';
 import { Cluster } from '../cluster/cluster';
 import { ApiServer, buildRouter, type ServerTls } from '../api/server';
-import { createDiscovery } from '../../discovery';
 import { DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { parseClusterOpts } from '../scheduler/options';
@@ -50,12 +49,6 @@ or unix:///var/run/docker.sock.
 Options:
 ${flagHelp(FLAGS)}
 `;
-
-function duration(value: string, flag: string): number {
-  const ms = parseDuration(value);
-  if (Number.isNaN(ms)) throw new UsageError(`invalid value "${value}" for ${flag}: expected a duration like 30s`);
-  return ms;
-}
 
 function readFile(path: string, what: string): Buffer {
   try {
@@ -106,14 +99,14 @@ export const manageCommand: Command = {
     const filters = (v.filter as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
     for (const f of filters) if (!knownFilters().includes(f) && !DEFAULT_FILTERS.includes(f)) throw new UsageError('filter not supported');
     const activeFilters = filters.filter((f) => knownFilters().includes(f));
-    const refreshMinMs = duration(String(v['engine-refresh-min-interval']), '--engine-refresh-min-interval');
-    const refreshMaxMs = duration(String(v['engine-refresh-max-interval']), '--engine-refresh-max-interval');
+    const refreshMinMs = durationFlag(v, 'engine-refresh-min-interval');
+    const refreshMaxMs = durationFlag(v, 'engine-refresh-max-interval');
     if (!(refreshMinMs > 0)) throw new UsageError('min refresh interval should be a positive number');
     if (refreshMaxMs < refreshMinMs) throw new UsageError('max refresh interval cannot be less than min refresh interval');
     const failureRetry = Number(v['engine-failure-retry']);
     if (!Number.isInteger(failureRetry) || failureRetry <= 0) throw new UsageError('invalid failure retry count');
     if (String(v['engine-refresh-retry']) !== '3') throw new UsageError('--engine-refresh-retry is deprecated. Use --engine-failure-retry');
-    const heartbeatMs = duration(String(v.heartbeat), '--heartbeat');
+    const heartbeatMs = durationFlag(v, 'heartbeat');
     if (heartbeatMs < 1000) throw new UsageError('--heartbeat should be at least one second');
     if (v['cluster-driver'] !== 'swarm') throw new UsageError(`unsupported cluster "${String(v['cluster-driver'])}"`);
     let schedulerOptions;
@@ -125,14 +118,7 @@ export const manageCommand: Command = {
     if (v.replication) throw new UsageError('--replication (leader election) is not available yet in swarm-ts');
     const tls = loadTls(v);
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
-    const discoveryOptions = keyValueOptions(v['discovery-opt'] as string[], '--discovery-opt');
-    if (!discoveryOptions['kv.path']) discoveryOptions['kv.path'] = 'docker/swarm/nodes';
-    let discovery;
-    try {
-      discovery = createDiscovery(discoveryUrl, { heartbeatMs, ttlMs: 3 * heartbeatMs, options: discoveryOptions });
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
 
     const cluster = new Cluster({
       engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },

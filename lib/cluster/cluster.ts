@@ -161,41 +161,57 @@ export class Cluster {
   // ---- containers ---------------------------------------------------------------------------
 
   /**
-   * Resolves a container reference like classic swarm: full or 12-char ID, swarm ID, a unique
-   * name (`web`, `/web`, `node-1/web`, `<engine id>/web`), then a unique ID prefix.
+   * Resolves a container reference like classic swarm: full or 12-char ID, a unique name (`web`,
+   * `/web`, `node-1/web`, `<engine id>/web`), then the swarm ID (`com.docker.swarm.id`, full or
+   * 12 chars), then a unique prefix of a container ID, then of a swarm ID. The first two steps
+   * are index probes per engine; only the last ones scan.
    */
   findContainer(ref: string): ContainerRef | undefined {
     const engines = this.validatedEngines();
-    const bare = ref.replace(/^\//, '');
-    let byName: ContainerRef[] = [];
+    for (const engine of engines) {
+      const container = engine.containers.byId(ref);
+      if (container) return { engine, container };
+    }
+    const byName = this.findByName(engines, ref.replace(/^\//, ''));
+    if (byName !== undefined) return byName ?? undefined;
     const byPrefix: ContainerRef[] = [];
     const bySwarmPrefix: ContainerRef[] = [];
     for (const engine of engines) {
       for (const container of engine.containers.values()) {
         const swarmId = container.labels[SWARM_ID_LABEL] ?? '';
-        if (container.id === ref || (ref.length === 12 && container.id.startsWith(ref))) return { engine, container };
         if (swarmId && (swarmId === ref || (ref.length === 12 && swarmId.startsWith(ref)))) return { engine, container };
-        if (container.name === bare || `${engine.name}/${container.name}` === bare || `${engine.id}/${container.name}` === bare) {
-          byName.push({ engine, container });
-        }
         if (ref.length > 0 && container.id.startsWith(ref)) byPrefix.push({ engine, container });
         if (ref.length > 0 && swarmId.startsWith(ref)) bySwarmPrefix.push({ engine, container });
       }
     }
-    byName = dedupe(byName);
-    if (byName.length === 1) return byName[0];
-    if (byName.length > 1) return undefined;
     if (byPrefix.length === 1) return byPrefix[0];
     if (byPrefix.length === 0 && bySwarmPrefix.length === 1) return bySwarmPrefix[0];
     return undefined;
   }
 
+  /** A name, possibly node-qualified: a match, null when ambiguous, undefined when unknown. */
+  private findByName(engines: Engine[], name: string): ContainerRef | null | undefined {
+    const slash = name.indexOf('/');
+    if (slash > 0) {
+      const node = name.slice(0, slash);
+      const engine = engines.find((e) => e.name === node || e.id === node);
+      const container = engine?.containers.byName(name.slice(slash + 1));
+      if (engine && container) return { engine, container };
+    }
+    let found: ContainerRef | undefined;
+    for (const engine of engines) {
+      const container = engine.containers.byName(name);
+      if (!container) continue;
+      if (found) return null;
+      found = { engine, container };
+    }
+    return found;
+  }
+
   /** Whether a container name is taken anywhere in the cluster (including creates in flight). */
   nameInUse(name: string): boolean {
     const bare = name.replace(/^\//, '');
-    for (const engine of this.validatedEngines()) {
-      for (const c of engine.containers.values()) if (c.name === bare) return true;
-    }
+    if (this.validatedEngines().some((engine) => engine.containers.byName(bare))) return true;
     for (const p of this.pending.values()) if (p.container.names.includes(bare)) return true;
     return false;
   }
@@ -206,9 +222,15 @@ export class Cluster {
   nodes(): SchedulerNode[] {
     const nodes = this.validatedEngines().map((engine) => this.snapshot(engine));
     if (this.pending.size === 0) return nodes;
+    const pendingByNode = new Map<string, NodeContainer[]>();
+    for (const p of this.pending.values()) {
+      const list = pendingByNode.get(p.engine.id);
+      if (list) list.push(p.container);
+      else pendingByNode.set(p.engine.id, [p.container]);
+    }
     return nodes.map((node) => {
-      const extra = [...this.pending.values()].filter((p) => p.engine.id === node.id).map((p) => p.container);
-      if (extra.length === 0) return node;
+      const extra = pendingByNode.get(node.id);
+      if (!extra) return node;
       return {
         ...node,
         containers: [...node.containers, ...extra],
@@ -257,9 +279,4 @@ export class Cluster {
   newSwarmId(): string {
     return randomBytes(32).toString('hex');
   }
-}
-
-function dedupe(refs: ContainerRef[]): ContainerRef[] {
-  const seen = new Set<string>();
-  return refs.filter((r) => (seen.has(r.container.id + r.engine.addr) ? false : (seen.add(r.container.id + r.engine.addr), true)));
 }

@@ -6,6 +6,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
+import { provisionalContainer } from '../engine/records';
 import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
 import { engineCpuShares } from '../scheduler/resources';
@@ -60,7 +61,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
-        await engine.refreshContainer(created.Id);
+        engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body));
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);

@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type Dockerode from 'dockerode';
 import { EngineClient, isConnectionError, type TlsFiles } from './client';
+import { ContainerStore } from './container-store';
 import { containerFromInspect, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { log } from '../log';
 
@@ -51,7 +52,7 @@ export class Engine extends EventEmitter {
   lastError = '';
   failureCount = 0;
   updatedAt = new Date();
-  containers = new Map<string, ContainerRecord>();
+  readonly containers = new ContainerStore();
   images: ImageRecord[] = [];
   networks = new Map<string, NetworkRecord>();
   volumes = new Map<string, VolumeRecord>();
@@ -325,6 +326,33 @@ export class Engine extends EventEmitter {
 
   // ---- state refresh ------------------------------------------------------------------------
 
+  /**
+   * Records a container this manager just created (unless the engine's create event already
+   * brought its inspect): the event-driven inspect replaces it moments later.
+   */
+  adoptCreated(record: ContainerRecord): void {
+    if (this.containers.get(record.id)) return;
+    this.containers.set(record);
+    this.touch();
+  }
+
+  /**
+   * After a successful start: mark the container running, unless an inspect has already
+   * replaced the record we had when the start was sent (then that inspect is newer truth).
+   * The engine's start event re-inspects it anyway.
+   */
+  markStarted(before: ContainerRecord): void {
+    if (this.containers.get(before.id) !== before || before.state.running) return;
+    const startedAt = new Date().toISOString();
+    this.containers.set({ ...before, state: { ...before.state, status: 'running', running: true, paused: false, startedAt } });
+    this.touch();
+  }
+
+  /** Drops a container the manager just removed (its destroy event will find nothing left). */
+  forgetContainer(id: string): void {
+    if (this.containers.delete(id)) this.touch();
+  }
+
   /** Re-inspects one container (or drops it if gone). Concurrent calls for one ID share a request. */
   refreshContainer(id: string): Promise<void> {
     const inflight = this.inspecting.get(id);
@@ -332,7 +360,7 @@ export class Engine extends EventEmitter {
     const task = (async () => {
       try {
         const info = await this.call(() => this.client.docker.getContainer(id).inspect());
-        this.containers.set(info.Id, containerFromInspect(info));
+        this.containers.set(containerFromInspect(info));
         this.touch();
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404 && this.containers.delete(id)) this.touch();
@@ -358,7 +386,7 @@ export class Engine extends EventEmitter {
       const known = this.containers.get(summary.Id);
       if (full || !known || known.state.status !== summary.State) toInspect.push(summary.Id);
     }
-    for (const id of this.containers.keys()) if (!seen.has(id)) this.containers.delete(id);
+    for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.containers.delete(id);
     await runLimited(toInspect, 8, (id) => this.refreshContainer(id));
     await Promise.all([this.refreshList('images'), this.refreshList('networks'), this.refreshList('volumes')]);
     this.touch();

@@ -135,3 +135,55 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo): Cont
     execIds: (info as { ExecIDs?: string[] | null }).ExecIDs ?? [],
   };
 }
+
+/** The subset of a create body a provisional record is built from. */
+export interface CreatedConfig {
+  Image?: string;
+  Cmd?: string[] | string | null;
+  Entrypoint?: string[] | string | null;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, unknown> | null;
+  HostConfig?: {
+    CpuShares?: number;
+    NanoCpus?: number;
+    Memory?: number;
+    NetworkMode?: string;
+    PortBindings?: Record<string, PortBinding[] | null> | null;
+    VolumesFrom?: string[] | null;
+    Links?: string[] | null;
+  } | null;
+}
+
+/**
+ * What the manager knows of a container it just created, before the engine's `create` event
+ * brings the full inspect: enough for name checks, `ps`, scheduling and starting it, without
+ * an extra engine round trip on every `docker run`.
+ */
+export function provisionalContainer(id: string, name: string, config: CreatedConfig, now = new Date()): ContainerRecord {
+  const hc = config.HostConfig ?? {};
+  const list = (v: string[] | string | null | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
+  const portBindings: Record<string, PortBinding[]> = {};
+  for (const [port, bindings] of Object.entries(hc.PortBindings ?? {})) portBindings[port] = bindings ?? [];
+  return {
+    id,
+    name,
+    image: config.Image ?? '',
+    imageId: '',
+    command: [...list(config.Entrypoint), ...list(config.Cmd)].join(' '),
+    created: Math.floor(now.getTime() / 1000),
+    labels: config.Labels ?? {},
+    state: { status: 'created', running: false, paused: false, restarting: false, exitCode: 0, startedAt: '0001-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z' },
+    ports: [],
+    portBindings,
+    exposedPorts: Object.keys(config.ExposedPorts ?? {}),
+    networkMode: hc.NetworkMode || 'default',
+    cpuShares: hc.CpuShares ?? 0,
+    nanoCpus: hc.NanoCpus ?? 0,
+    memory: hc.Memory ?? 0,
+    volumesFrom: hc.VolumesFrom ?? [],
+    links: hc.Links ?? [],
+    networks: {},
+    mounts: [],
+    execIds: [],
+  };
+}

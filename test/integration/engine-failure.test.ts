@@ -79,4 +79,22 @@ describe('engine failure and recovery (own engines, killed for real)', function 
     const ping = await fetch(`${manager.url}/_ping`);
     assert.equal(await ping.text(), 'OK', 'the manager keeps serving');
   });
+
+  it('shows an unreachable engine as Pending with its error, and validates it once it answers', async function () {
+    // Both engines are dead now (previous test). A fresh manager must still start and serve.
+    const fresh = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`]);
+    try {
+      const text = (await docker(fresh.host, ['info'])).stdout;
+      assert.match(text, /Nodes: 2/);
+      assert.equal(text.split('(unknown): 127.0.0.1:').length, 3, text);
+      assert.match(text, /└ Status: Pending/);
+      assert.match(text, /└ Error: .*ECONNREFUSED/);
+      await engines.engines[1].restart();
+      await waitFor(async () => (await docker(fresh.host, ['info'])).stdout.includes(`${engines.engines[1].name}: ${engines.engines[1].addr}`), 20_000, 'engine validated after it came up');
+      const after = (await docker(fresh.host, ['info'])).stdout;
+      assert.match(nodeBlock(after, engines.engines[1].name), /Status: Healthy/);
+    } finally {
+      await fresh.stop();
+    }
+  });
 });

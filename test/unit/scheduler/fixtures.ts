@@ -1,6 +1,7 @@
 /** Plain node, container and request objects for scheduler unit tests. */
 import type { NodeContainer, NodeImage, SchedulerNode } from '../../../lib/scheduler/node';
 import { emptyRequest, type PlacementRequest } from '../../../lib/scheduler/request';
+import { seededRandom } from '../../harness/seeded-random';
 
 export function container(overrides: Partial<NodeContainer> = {}): NodeContainer {
   return {
@@ -36,14 +37,4 @@ export function timeMs(fn: () => void): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-/** A small seeded PRNG (mulberry32) so property tests are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };

@@ -1,0 +1,4 @@
+import { startEtcd } from '../harness/etcd';
+import { describeKvDiscovery } from './discovery-kv-suite';
+
+describeKvDiscovery('etcd', startEtcd);
