@@ -1,0 +1,111 @@
+/**
+ * The processes a benchmark measures: a manager given as a shell command (so any
+ * Docker-API-compatible manager can be measured), and the simulated engines' host process.
+ * Both are started through the test harness's tracked spawner, which logs to a file and
+ * kills exactly the processes it started (by process group), also if the benchmark dies.
+ */
+import path from 'node:path';
+import { answersPing, freePort } from '../../test/harness/ports';
+import { kill, spawnTracked, stop, tailLines, type TrackedProcess } from '../../test/harness/processes';
+import { waitFor } from '../../test/harness/wait';
+import { ApiClient } from './http-client';
+
+/** The repository root: dist/bench/lib/processes.js -> three levels up. */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+export interface RunningManager {
+  label: string;
+  pid: number;
+  port: number;
+  client: ApiClient;
+  /** When the process was spawned (ms since epoch). */
+  startedAt: number;
+  logs(): string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `<cmd> -H tcp://127.0.0.1:<port> <discovery>` through `sh -c 'exec ...'` (so the pid
+ * we hold is the manager itself, not a shell) in the repository root, and waits for /_ping.
+ */
+export async function startManagerCommand(label: string, cmd: string, discovery: string, readyTimeoutMs = 60_000): Promise<RunningManager> {
+  const port = await freePort();
+  const startedAt = Date.now();
+  const proc = spawnTracked({
+    name: `bench-manager-${label.replace(/\W+/g, '_')}-${port}`,
+    command: 'sh',
+    args: ['-c', `exec ${cmd} "$@"`, 'manager', '-H', `tcp://127.0.0.1:${port}`, discovery],
+    cwd: REPO_ROOT,
+  });
+  await untilReady(proc, () => answersPing(port), readyTimeoutMs, `manager "${cmd}" to answer /_ping on ${port}`);
+  const client = new ApiClient(port);
+  return {
+    label,
+    pid: proc.pid,
+    port,
+    client,
+    startedAt,
+    logs: () => proc.logs(),
+    stop: async () => {
+      client.close();
+      await stop(proc.pid);
+    },
+  };
+}
+
+export interface RunningSimHost {
+  pid: number;
+  basePort: number;
+  count: number;
+  /** `127.0.0.1:[A:B]`, for `nodes://`. */
+  range: string;
+  addresses: string[];
+  stop(): Promise<void>;
+}
+
+let simHostRuns = 0;
+
+/** Starts `count` simulated engines in one child process (dist/bench/sim/main.js). */
+export async function startSimHost(count: number, latencyMs: number, discoveryFile: string): Promise<RunningSimHost> {
+  const basePort = 20000 + Math.floor(Math.random() * 10) * 1000;
+  // A log name of its own: the harness appends to a per-run log dir, and the ready line is
+  // read from the top of this file.
+  simHostRuns++;
+  const proc = spawnTracked({
+    name: `bench-sim-${count}-${process.pid}-${simHostRuns}`,
+    command: process.execPath,
+    args: [
+      path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
+      '--count', String(count), '--base-port', String(basePort), '--search', '12',
+      '--latency-ms', String(latencyMs), '--json', '--discovery-file', discoveryFile,
+    ],
+    cwd: REPO_ROOT,
+  });
+  const readyLine = (): { basePort: number; range: string } | undefined => {
+    const first = proc.logs().split('\n')[0];
+    return first.startsWith('{') ? (JSON.parse(first) as { basePort: number; range: string }) : undefined;
+  };
+  const ready = await untilReady(proc, readyLine, 60_000, `${count} simulated engines to listen`);
+  return {
+    pid: proc.pid,
+    basePort: ready.basePort,
+    count,
+    range: ready.range,
+    addresses: Array.from({ length: count }, (_, i) => `127.0.0.1:${ready.basePort + i}`),
+    stop: () => stop(proc.pid),
+  };
+}
+
+/** Waits for `probe` while watching the process: an early exit fails at once, with its log. */
+async function untilReady<T>(proc: TrackedProcess, probe: () => T | Promise<T>, timeoutMs: number, what: string): Promise<NonNullable<T>> {
+  const exited = proc.exited.then((info) => {
+    throw new Error(`${what}: the process exited (code ${info.code}, signal ${info.signal}); log ${proc.logFile}:\n${tailLines(proc.logs(), 20)}`);
+  });
+  exited.catch(() => undefined);
+  try {
+    return await Promise.race([exited, waitFor(probe, timeoutMs, what, 100)]);
+  } catch (err) {
+    await kill(proc.pid);
+    throw err;
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Scale benchmark: N simulated engines (one child process), a manager over them, the time
+ * until all N are Healthy, then a fill to M containers through the manager with create+start
+ * (what `docker run -d` sends), pausing at 10/50/90/100% to sample `GET /containers/json?all=1`
+ * (`docker ps -a`), `GET /info` and the manager's RSS and CPU time.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { waitAllHealthy } from './lib/cluster-info';
+import { expectOk } from './lib/http-client';
+import { tailLines } from '../test/harness/processes';
+import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
+import { procStats } from './lib/proc-stats';
+import type { Progress } from './lib/progress';
+import { shift, summarize, type Summary } from './lib/stats';
+
+export interface ScaleOptions {
+  engines: number;
+  containers: number;
+  concurrency: number;
+  /** The simulator's delay per API call. */
+  latencyMs: number;
+  /** Samples of ps and info at each checkpoint. */
+  samples: number;
+  discovery: 'nodes' | 'file';
+  healthyTimeoutMs: number;
+  checkpoints: number[];
+}
+
+export interface ScaleCheckpoint {
+  percent: number;
+  /** Containers created and started so far. */
+  containers: number;
+  /** How many containers the last `ps -a` sample returned (checks the fill is real). */
+  listed: number;
+  /** create+start through the manager during the concurrent fill since the previous checkpoint (includes queueing). */
+  createStart: Summary;
+  /** create+start one at a time at this fill level (what one `docker run -d` sees). */
+  single: Summary;
+  /** `single` minus the simulator latency of the two engine calls (create, start): the manager's own share. */
+  singleOwn: Summary;
+  /** Throughput of that fill segment (containers/s at the configured concurrency). */
+  fillRate: number;
+  ps: Summary;
+  psMB: number;
+  info: Summary;
+  rssMB: number;
+  cpuSec: number;
+}
+
+export interface ScaleResult {
+  manager: string;
+  command: string;
+  engines: number;
+  containers: number;
+  latencyMs: number;
+  concurrency: number;
+  discovery: string;
+  /** From spawning the manager to all engines Healthy in its /info. */
+  healthyMs: number;
+  /** Manager RSS/CPU right after all engines became Healthy (no containers). */
+  idle: { rssMB: number; cpuSec: number };
+  checkpoints: ScaleCheckpoint[];
+  errors: { count: number; examples: string[] };
+  aborted?: string;
+}
+
+const CONTAINER_BODY = { Image: 'busybox', Cmd: ['sleep', '86400'], Labels: { 'bench.swarm-ts': 'scale' } };
+const MAX_ERROR_EXAMPLES = 5;
+
+export async function runScale(label: string, command: string, options: ScaleOptions, progress: Progress): Promise<ScaleResult> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'swarm-bench-'));
+  const discoveryFile = path.join(tmp, 'engines.txt');
+  const phase = `scale ${label}`;
+  progress.update(`${phase}: engines`, 0, `starting ${options.engines} simulated engines`);
+  const sims = await startSimHost(options.engines, options.latencyMs, discoveryFile);
+  let manager: RunningManager | undefined;
+  try {
+    const discovery = options.discovery === 'file' ? `file://${discoveryFile}` : `nodes://${sims.range}`;
+    manager = await startManagerCommand(label, command, discovery);
+    const result: ScaleResult = {
+      manager: label, command, engines: options.engines, containers: options.containers, latencyMs: options.latencyMs,
+      concurrency: options.concurrency, discovery, healthyMs: NaN, idle: { rssMB: NaN, cpuSec: NaN }, checkpoints: [],
+      errors: { count: 0, examples: [] },
+    };
+    const m = manager;
+    await waitAllHealthy(m.client, options.engines, options.healthyTimeoutMs, (h) =>
+      progress.update(`${phase}: engines healthy`, h.healthy / options.engines, `${h.healthy}/${options.engines} Healthy (Nodes: ${h.nodes})`),
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}; last lines of the manager's log:\n${tailLines(m.logs(), 10)}`);
+    });
+    result.healthyMs = Date.now() - m.startedAt;
+    result.idle = pick(procStats(m.pid));
+    progress.log(`${phase}: ${options.engines} engines Healthy after ${(result.healthyMs / 1000).toFixed(1)} s`);
+
+    let created = 0;
+    let attempts = 0;
+    for (const percent of options.checkpoints) {
+      const target = Math.round((options.containers * percent) / 100);
+      // The last `samples` containers of each step are created one at a time (the probe).
+      const fillTarget = Math.max(created, target - options.samples);
+      const segment: number[] = [];
+      const segmentStart = Date.now();
+      const maxAttempts = Math.ceil(target * 1.02) + 50;
+      const inFlight = { count: 0 };
+      const worker = async (): Promise<void> => {
+        while (created + inFlight.count < fillTarget && attempts < maxAttempts) {
+          attempts++;
+          inFlight.count++;
+          try {
+            segment.push(await createAndStart(m));
+            created++;
+          } catch (err) {
+            result.errors.count++;
+            if (result.errors.examples.length < MAX_ERROR_EXAMPLES) result.errors.examples.push((err as Error).message);
+          } finally {
+            inFlight.count--;
+          }
+          if (created % 50 === 0) {
+            progress.update(`${phase}: fill`, created / options.containers, `${created}/${options.containers} containers`);
+          }
+        }
+      };
+      await Promise.all(Array.from({ length: options.concurrency }, worker));
+      const fillSeconds = (Date.now() - segmentStart) / 1000;
+      const probe: number[] = [];
+      for (let i = 0; created < target && i < options.samples * 2; i++) {
+        try {
+          probe.push(await createAndStart(m));
+          created++;
+        } catch (err) {
+          result.errors.count++;
+          if (result.errors.examples.length < MAX_ERROR_EXAMPLES) result.errors.examples.push((err as Error).message);
+        }
+        progress.update(`${phase}: sample at ${percent}%`, probe.length / (options.samples * 3), `create+start one at a time`);
+      }
+      if (created < target) {
+        result.aborted = `fill stopped at ${created}/${target} containers after ${result.errors.count} errors (first: ${result.errors.examples[0] ?? 'none'})`;
+        progress.log(`${phase}: ${result.aborted}`);
+      }
+      const sampled = await sampleCheckpoint(m, options.samples, (i) =>
+        progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
+      );
+      const single = summarize(probe);
+      const createStart = summarize(segment);
+      result.checkpoints.push({
+        percent, containers: created, listed: sampled.listed, createStart, single,
+        singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, ...pick(procStats(m.pid)),
+      });
+      progress.log(
+        `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
+          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, RSS ${procStats(m.pid).rssMB} MB`,
+      );
+      if (result.aborted) break;
+    }
+    return result;
+  } finally {
+    await manager?.stop();
+    await sims.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** create + start of one container through the manager; returns the total latency in ms. */
+async function createAndStart(manager: RunningManager): Promise<number> {
+  const create = await manager.client.request('POST', '/containers/create', { json: CONTAINER_BODY, keepBody: true });
+  expectOk(create, 'POST /containers/create');
+  const id = (JSON.parse(create.body!.toString('utf8')) as { Id: string }).Id;
+  const start = await manager.client.request('POST', `/containers/${id}/start`, { keepBody: true });
+  expectOk(start, `POST /containers/${id}/start`);
+  return create.ms + start.ms;
+}
+
+async function sampleCheckpoint(
+  manager: RunningManager,
+  samples: number,
+  onSample: (i: number) => void,
+): Promise<{ ps: Summary; psMB: number; listed: number; info: Summary }> {
+  const ps: number[] = [];
+  const info: number[] = [];
+  let listed = 0;
+  let bytes = 0;
+  for (let i = 0; i < samples; i++) {
+    const last = i === samples - 1;
+    const res = expectOk(await manager.client.request('GET', '/containers/json?all=1', { keepBody: last, timeoutMs: 120_000 }), 'GET /containers/json?all=1');
+    ps.push(res.ms);
+    bytes = res.bytes;
+    if (last) listed = (JSON.parse(res.body!.toString('utf8')) as unknown[]).length;
+    onSample(i + 1);
+  }
+  for (let i = 0; i < samples; i++) {
+    info.push(expectOk(await manager.client.request('GET', '/info', { timeoutMs: 60_000 }), 'GET /info').ms);
+    onSample(samples + i + 1);
+  }
+  return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info) };
+}
+
+function pick(stats: { rssMB: number; cpuSec: number }): { rssMB: number; cpuSec: number } {
+  return { rssMB: stats.rssMB, cpuSec: Math.round(stats.cpuSec * 100) / 100 };
+}
