@@ -10,25 +10,30 @@ export type EventListener = (event: DockerEvent) => void;
 /** Docker's event filters: key -> accepted values. */
 export type EventFilters = Record<string, string[]>;
 
-const HISTORY_LIMIT = 10_000;
 
 export class EventHub {
+  /** Ring buffer of the last `limit` events; `next` is where the next one goes. */
   private readonly history: DockerEvent[] = [];
+  private next = 0;
   private readonly listeners = new Set<EventListener>();
+
+  constructor(private readonly limit = 10_000) {}
 
   get listenerCount(): number {
     return this.listeners.size;
   }
 
   publish(event: DockerEvent): void {
-    this.history.push(event);
-    if (this.history.length > HISTORY_LIMIT) this.history.splice(0, this.history.length - HISTORY_LIMIT);
+    if (this.history.length < this.limit) this.history.push(event);
+    else this.history[this.next] = event;
+    this.next = (this.next + 1) % this.limit;
     for (const listener of this.listeners) listener(event);
   }
 
   /** Events recorded at or after `sinceNano` (and at or before `untilNano`). */
   replay(sinceNano: number, untilNano = Infinity): DockerEvent[] {
-    return this.history.filter((e) => e.timeNano >= sinceNano && e.timeNano <= untilNano);
+    const ordered = this.history.length < this.limit ? this.history : [...this.history.slice(this.next), ...this.history.slice(0, this.next)];
+    return ordered.filter((e) => e.timeNano >= sinceNano && e.timeNano <= untilNano);
   }
 
   subscribe(listener: EventListener): () => void {

@@ -40,4 +40,12 @@ describe('EventHub and event filters', function () {
     assert.deepEqual(hub.replay(0, 1e18 + 5e6), [start, pull]);
     assert.equal(hub.listenerCount, 0);
   });
+
+  it('keeps only the newest events, in order, once the history is full', function () {
+    const hub = new EventHub(3);
+    const events = [1, 2, 3, 4, 5].map((i) => event('container', 'start', `c${i}`, {}, 1e18 + i * 1e6));
+    for (const e of events) hub.publish(e);
+    assert.deepEqual(hub.replay(0).map((e) => e.Actor.ID), ['c3', 'c4', 'c5']);
+    assert.deepEqual(hub.replay(1e18 + 4e6).map((e) => e.Actor.ID), ['c4', 'c5']);
+  });
 });
