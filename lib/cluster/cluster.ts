@@ -6,10 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
 import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
-import type { ContainerRecord } from '../engine/records';
+import type { ContainerRecord, ImageRecord } from '../engine/records';
 import { EventHub } from './event-hub';
 import { Scheduler } from '../scheduler/scheduler';
-import type { NodeContainer, SchedulerNode } from '../scheduler/node';
+import type { NodeContainer, NodeImage, SchedulerNode } from '../scheduler/node';
 import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/resources';
 import type { SchedulerOptions } from '../scheduler/options';
 import { createFilters } from '../../filters';
@@ -45,6 +45,8 @@ export class Cluster {
   discoveryError = '';
   private readonly pending = new Map<string, PendingCreate>();
   private readonly nodeCache = new WeakMap<Engine, { generation: number; node: SchedulerNode }>();
+  private readonly nodeContainers = new WeakMap<ContainerRecord, NodeContainer>();
+  private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private discovery?: Discovery;
 
@@ -244,24 +246,44 @@ export class Cluster {
     const cached = this.nodeCache.get(engine);
     if (cached && cached.generation === engine.generation && cached.node.healthIndicator === engine.healthIndicator) return cached.node;
     const containers: NodeContainer[] = [];
-    for (const c of engine.containers.values()) {
-      const reservation = containerReservation({ CpuShares: c.cpuShares, NanoCpus: c.nanoCpus, Memory: c.memory }, engine.cpus);
-      containers.push({
-        id: c.id, names: [c.name], image: c.image, labels: c.labels, state: c.state.status,
-        cpus: reservation.cpus, memory: reservation.memory, networkMode: c.networkMode,
-        portBindings: c.portBindings, exposedPorts: c.exposedPorts,
-      });
-    }
+    for (const c of engine.containers.values()) containers.push(this.nodeContainer(c, engine.cpus));
     const capacity = nodeCapacity(engine.cpus, engine.memory, this.options.scheduler.overcommit);
     const used = nodeUsage(containers, this.options.scheduler);
     const node: SchedulerNode = {
       id: engine.id, name: engine.name, addr: engine.addr, ip: engine.ip, labels: engine.labels,
       totalCpus: capacity.cpus, totalMemory: capacity.memory, usedCpus: used.cpus, usedMemory: used.memory,
       healthIndicator: engine.healthIndicator, containers,
-      images: engine.images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] })),
+      images: this.nodeImages(engine.images),
     };
     this.nodeCache.set(engine, { generation: engine.generation, node });
     return node;
+  }
+
+  /**
+   * Snapshots are rebuilt whenever an engine changes (every create, start, event...), but most
+   * of their parts did not change: container and image views are cached per record (records are
+   * replaced, never mutated), so a rebuild allocates one array instead of every element again.
+   */
+  private nodeContainer(c: ContainerRecord, engineCpus: number): NodeContainer {
+    const cached = this.nodeContainers.get(c);
+    if (cached) return cached;
+    const reservation = containerReservation({ CpuShares: c.cpuShares, NanoCpus: c.nanoCpus, Memory: c.memory }, engineCpus);
+    const view: NodeContainer = {
+      id: c.id, names: [c.name], image: c.image, labels: c.labels, state: c.state.status,
+      cpus: reservation.cpus, memory: reservation.memory, networkMode: c.networkMode,
+      portBindings: c.portBindings, exposedPorts: c.exposedPorts,
+    };
+    this.nodeContainers.set(c, view);
+    return view;
+  }
+
+  private nodeImages(images: ImageRecord[]): NodeImage[] {
+    let view = this.nodeImageLists.get(images);
+    if (!view) {
+      view = images.map((i) => ({ id: i.Id, repoTags: i.RepoTags ?? [], repoDigests: i.RepoDigests ?? [] }));
+      this.nodeImageLists.set(images, view);
+    }
+    return view;
   }
 
   /** Reserves a slot on `engine` for a create in flight; returns the release function. */
