@@ -24,25 +24,6 @@ export function daemonIdFrom(seed: Buffer): string {
   return groups.join(':');
 }
 
-/** Port of go-units HumanDuration, used in `docker ps` Status ("Up 5 minutes", "Exited (0) 2 hours ago"). */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(seconds / 3600);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  const days = hours / 24;
-  if (days < 7 * 2) return `${Math.floor(days)} days`;
-  if (days < 30 * 2) return `${Math.floor(days / 7)} weeks`;
-  if (days < 365 * 2) return `${Math.floor(days / 30)} months`;
-  return `${Math.floor(days / 365)} years`;
-}
-
 /** Normalises an image reference the way the engine stores it: `busybox` -> `busybox:latest`. */
 export function normalizeImageRef(ref: string): string {
   let name = ref.replace(/^docker\.io\//, '').replace(/^library\//, '');

@@ -10,11 +10,11 @@ import {
   SimError,
   ZERO_TIME,
   daemonIdFrom,
-  humanDuration,
   labelsMatch,
   newId,
   normalizeImageRef,
 } from './docker-format';
+import { humanDuration } from '../../lib/api/format';
 import { EventHub } from './events';
 
 export const SIM_SERVER_VERSION = '20.10.24+dfsg1';

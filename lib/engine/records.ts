@@ -5,6 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { PortBinding } from '../scheduler/node';
+import type { CreateBody } from '../scheduler/build-request';
 
 export interface ContainerState {
   status: string; // created | running | paused | restarting | removing | exited | dead
@@ -136,32 +137,14 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo): Cont
   };
 }
 
-/** The subset of a create body a provisional record is built from. */
-export interface CreatedConfig {
-  Image?: string;
-  Cmd?: string[] | string | null;
-  Entrypoint?: string[] | string | null;
-  Labels?: Record<string, string> | null;
-  ExposedPorts?: Record<string, unknown> | null;
-  HostConfig?: {
-    CpuShares?: number;
-    NanoCpus?: number;
-    Memory?: number;
-    NetworkMode?: string;
-    PortBindings?: Record<string, PortBinding[] | null> | null;
-    VolumesFrom?: string[] | null;
-    Links?: string[] | null;
-  } | null;
-}
-
 /**
  * What the manager knows of a container it just created, before the engine's `create` event
  * brings the full inspect: enough for name checks, `ps`, scheduling and starting it, without
  * an extra engine round trip on every `docker run`.
  */
-export function provisionalContainer(id: string, name: string, config: CreatedConfig, now = new Date()): ContainerRecord {
+export function provisionalContainer(id: string, name: string, config: CreateBody, now = new Date()): ContainerRecord {
   const hc = config.HostConfig ?? {};
-  const list = (v: string[] | string | null | undefined): string[] => (Array.isArray(v) ? v : v ? [v] : []);
+  const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? [v] : []);
   const portBindings: Record<string, PortBinding[]> = {};
   for (const [port, bindings] of Object.entries(hc.PortBindings ?? {})) portBindings[port] = bindings ?? [];
   return {

@@ -2,22 +2,16 @@
  * A real etcd 3.4 for tests: free loopback ports, its own data dir. stop()/kill() and restart()
  * (same ports, same data dir) produce a store outage and recovery.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, isPortOpen } from './ports';
-import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
-import { waitFor } from './wait';
+import { startRestartable, type RestartableServer } from './restartable';
 
-export interface EtcdServer {
+export interface EtcdServer extends RestartableServer {
   /** host:port of the client endpoint. */
   endpoint: string;
   dataDir: string;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  /** Stops it and removes the data dir. */
-  destroy(): Promise<void>;
 }
 
 export interface EtcdOptions {
@@ -49,28 +43,6 @@ export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> 
     const res = await fetch(`${client}/health`, { signal: AbortSignal.timeout(1000) });
     return res.ok && ((await res.json()) as { health?: string }).health === 'true';
   };
-  let proc: TrackedProcess | undefined;
-  const start = async (): Promise<void> => {
-    proc = spawnTracked({ name: 'etcd', command: 'etcd', args, logDir: dir });
-    const started = proc;
-    await waitFor(async () => {
-      if (!started.isRunning()) throw new Error(`etcd exited: see ${started.logFile}`);
-      return ready();
-    }, 20_000, `etcd on ${client}`);
-  };
-  await start();
-  return {
-    endpoint: `127.0.0.1:${clientPort}`,
-    dataDir: join(dir, 'data'),
-    stop: async () => proc && stop(proc.pid),
-    kill: async () => proc && kill(proc.pid),
-    restart: async () => {
-      if (proc) await stop(proc.pid);
-      await start();
-    },
-    destroy: async () => {
-      if (proc) await stop(proc.pid);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startRestartable({ name: 'etcd', command: 'etcd', args, dir, ready, readyTimeoutMs: 20_000, what: `etcd on ${client}` });
+  return { ...server, endpoint: `127.0.0.1:${clientPort}`, dataDir: join(dir, 'data') };
 }

@@ -4,22 +4,17 @@
  * ourselves gives us its pid. Own dataDir, clientPort, no admin server. tickTime 500ms makes
  * session timeouts of 1s..60s possible, so TTL tests can use short TTLs.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports';
-import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
-import { waitFor } from './wait';
+import { startRestartable, type RestartableServer } from './restartable';
 
 const ZOOKEEPER_CLASSPATH = '/etc/zookeeper/conf:/usr/share/java/zookeeper.jar';
 
-export interface ZookeeperServer {
+export interface ZookeeperServer extends RestartableServer {
   endpoint: string;
-  stop(): Promise<void>;
-  kill(): Promise<void>;
-  restart(): Promise<void>;
-  destroy(): Promise<void>;
 }
 
 /**
@@ -56,27 +51,9 @@ export async function startZookeeper(): Promise<ZookeeperServer> {
     ].join('\n'),
   );
   const args = ['-cp', ZOOKEEPER_CLASSPATH, `-Dzookeeper.log.dir=${dir}`, '-Dzookeeper.admin.enableServer=false', '-Xmx256m', 'org.apache.zookeeper.server.quorum.QuorumPeerMain', config];
-  let proc: TrackedProcess | undefined;
-  const start = async (): Promise<void> => {
-    proc = spawnTracked({ name: 'zookeeper', command: 'java', args, env: { ZOO_LOG_DIR: dir }, logDir: dir });
-    const started = proc;
-    await waitFor(async () => {
-      if (!started.isRunning()) throw new Error(`zookeeper exited: see ${started.logFile}`);
-      return ruok(port);
-    }, 30_000, `zookeeper on 127.0.0.1:${port}`);
-  };
-  await start();
-  return {
-    endpoint: `127.0.0.1:${port}`,
-    stop: async () => proc && stop(proc.pid),
-    kill: async () => proc && kill(proc.pid),
-    restart: async () => {
-      if (proc) await stop(proc.pid);
-      await start();
-    },
-    destroy: async () => {
-      if (proc) await stop(proc.pid);
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  const server = await startRestartable({
+    name: 'zookeeper', command: 'java', args, env: { ZOO_LOG_DIR: dir }, dir,
+    ready: () => ruok(port), readyTimeoutMs: 30_000, what: `zookeeper on 127.0.0.1:${port}`,
+  });
+  return { ...server, endpoint: `127.0.0.1:${port}` };
 }
