@@ -6,7 +6,6 @@ export { ApiError };
 
 export const notFound = (message: string): ApiError => new ApiError(404, message);
 export const badRequest = (message: string): ApiError => new ApiError(400, message);
-export const conflict = (message: string): ApiError => new ApiError(409, message);
 
 export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const payload = JSON.stringify(body);

@@ -5,6 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './command';
+import { isHostPort } from '../../discovery/range';
 
 export interface FlagSpec {
   name: string;
@@ -80,10 +81,7 @@ export function keyValueOptions(entries: string[], flag: string): Record<string,
 
 /** Classic's checkAddrFormat: host:port with a port in 1..65535. */
 export function isAdvertiseAddress(addr: string): boolean {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(addr);
-  if (!m) return false;
-  const port = Number(m[2]);
-  return port >= 1 && port <= 65535;
+  return isHostPort(addr) && Number(addr.slice(addr.lastIndexOf(':') + 1)) >= 1;
 }
 
 export const DISCOVERY_OPT_FLAG: FlagSpec = { name: 'discovery-opt', type: 'string', multiple: true, default: [], help: 'discovery options (key=value)' };

@@ -97,8 +97,7 @@ export const manageCommand: Command = {
       throw new UsageError('strategy not supported');
     }
     const filters = (v.filter as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
-    for (const f of filters) if (!knownFilters().includes(f) && !DEFAULT_FILTERS.includes(f)) throw new UsageError('filter not supported');
-    const activeFilters = filters.filter((f) => knownFilters().includes(f));
+    for (const f of filters) if (!knownFilters().includes(f)) throw new UsageError('filter not supported');
     const refreshMinMs = durationFlag(v, 'engine-refresh-min-interval');
     const refreshMaxMs = durationFlag(v, 'engine-refresh-max-interval');
     if (!(refreshMinMs > 0)) throw new UsageError('min refresh interval should be a positive number');
@@ -123,12 +122,12 @@ export const manageCommand: Command = {
     const cluster = new Cluster({
       engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },
       scheduler: schedulerOptions,
-      filters: activeFilters,
+      filters: filters,
       strategy,
     });
     const router = buildRouter(cluster, {
       strategy,
-      filters: activeFilters,
+      filters: filters,
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => ({ role: 'primary' }),
     });
@@ -140,7 +139,7 @@ export const manageCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     cluster.watch(discovery);
-    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy, filters: activeFilters.join(',') });
+    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy, filters: filters.join(',') });
 
     const shutdown = async (signal: string): Promise<void> => {
       log.info(`Received ${signal}, shutting down`);

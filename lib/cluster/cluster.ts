@@ -14,6 +14,7 @@ import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/reso
 import type { SchedulerOptions } from '../scheduler/options';
 import { createFilters } from '../../filters';
 import { createStrategy } from '../../strategies';
+import { ApiError } from '../errors';
 import { log } from '../log';
 
 export interface ClusterOptions {
@@ -208,6 +209,14 @@ export class Cluster {
       found = { engine, container };
     }
     return found;
+  }
+
+  /** Throws classic's 409 when a container name is taken anywhere in the cluster. */
+  assertNameFree(name: string): void {
+    const bare = name.replace(/^\//, '');
+    if (this.nameInUse(bare)) {
+      throw new ApiError(409, `Conflict: The name ${bare} is already assigned. You have to delete (or rename) that container to be able to assign ${bare} to a container again.`);
+    }
   }
 
   /** Whether a container name is taken anywhere in the cluster (including creates in flight). */

@@ -35,9 +35,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const bareName = name?.replace(/^\//, '');
-  if (bareName && cluster.nameInUse(bareName)) {
-    throw new ApiError(409, `Conflict: The name ${bareName} is already assigned. You have to delete (or rename) that container to be able to assign ${bareName} to a container again.`);
-  }
+  if (bareName) cluster.assertNameFree(bareName);
   const { request, body } = buildPlacementRequest(input, bareName);
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
@@ -57,11 +55,12 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     try {
       const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
       const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
+      const sentAt = Date.now();
       const response = await engine.request('POST', `/containers/create${query}`, { body: engineBody(body, request.cpus, engine.cpus), headers: forwardHeaders, apiVersion });
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
-        engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body));
+        engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);

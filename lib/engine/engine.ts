@@ -90,7 +90,7 @@ export class Engine extends EventEmitter {
 
   /**
    * Reads /version and /info, pins the API version, checks resources. Throws on failure; the
-   * engine stays pending. `expectedDockerId` guards against an engine whose identity changed.
+   * engine stays pending (updateSpecs refuses an engine whose Docker ID changed).
    */
   async validate(): Promise<void> {
     const version = (await this.call(() => this.client.docker.version())) as Dockerode.DockerVersion & { ApiVersion: string; Os: string };
@@ -342,14 +342,16 @@ export class Engine extends EventEmitter {
   }
 
   /**
-   * After a successful start: mark the container running, unless an inspect has already
-   * replaced the record we had when the start was sent (then that inspect is newer truth).
-   * The engine's start event re-inspects it anyway.
+   * After a successful start sent at `sentAt`: mark the container running, unless an inspect
+   * asked after the start already told what it is now (it may have exited). Inspects asked
+   * before the start that answer later are ignored (see refreshContainer); the engine's start
+   * event re-inspects it anyway.
    */
-  markStarted(before: ContainerRecord): void {
-    if (this.containers.get(before.id) !== before || before.state.running) return;
+  markStarted(id: string, sentAt: number): void {
+    const current = this.containers.get(id);
+    if (!current || current.state.running || current.observedAt > sentAt) return;
     const startedAt = new Date().toISOString();
-    this.containers.set({ ...before, state: { ...before.state, status: 'running', running: true, paused: false, startedAt } });
+    this.containers.set({ ...current, observedAt: sentAt, state: { ...current.state, status: 'running', running: true, paused: false, startedAt } });
     this.touch();
   }
 
@@ -364,8 +366,11 @@ export class Engine extends EventEmitter {
     if (inflight) return inflight;
     const task = (async () => {
       try {
+        const askedAt = Date.now();
         const info = await this.call(() => this.client.docker.getContainer(id).inspect());
-        this.containers.set(containerFromInspect(info));
+        // An answer older than what the manager already recorded (a start it just made) is stale.
+        if ((this.containers.get(info.Id)?.observedAt ?? 0) > askedAt) return;
+        this.containers.set(containerFromInspect(info, askedAt));
         this.touch();
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404 && this.containers.delete(id)) this.touch();

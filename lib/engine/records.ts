@@ -49,6 +49,11 @@ export interface ContainerRecord {
   networks: Record<string, unknown>;
   mounts: unknown[];
   execIds: string[];
+  /**
+   * When the engine was asked for this state (ms since epoch). Orders the manager's own updates
+   * (a create or start it just made) against inspects that were in flight at the same time.
+   */
+  observedAt: number;
 }
 
 export interface ImageRecord {
@@ -99,7 +104,7 @@ function listPorts(ports: Record<string, Array<{ HostIp: string; HostPort: strin
   return out;
 }
 
-export function containerFromInspect(info: Dockerode.ContainerInspectInfo): ContainerRecord {
+export function containerFromInspect(info: Dockerode.ContainerInspectInfo, observedAt: number): ContainerRecord {
   const hc = (info.HostConfig ?? {}) as Dockerode.HostConfig & { NanoCpus?: number };
   const state = info.State;
   const portBindings: Record<string, PortBinding[]> = {};
@@ -134,6 +139,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo): Cont
     networks: (info.NetworkSettings?.Networks ?? {}) as Record<string, unknown>,
     mounts: (info.Mounts ?? []).map((m) => ({ ...m })),
     execIds: (info as { ExecIDs?: string[] | null }).ExecIDs ?? [],
+    observedAt,
   };
 }
 
@@ -142,7 +148,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo): Cont
  * brings the full inspect: enough for name checks, `ps`, scheduling and starting it, without
  * an extra engine round trip on every `docker run`.
  */
-export function provisionalContainer(id: string, name: string, config: CreateBody, now = new Date()): ContainerRecord {
+export function provisionalContainer(id: string, name: string, config: CreateBody, sentAt = Date.now()): ContainerRecord {
   const hc = config.HostConfig ?? {};
   const list = (v: unknown): string[] => (Array.isArray(v) ? v.map(String) : typeof v === 'string' && v ? [v] : []);
   const portBindings: Record<string, PortBinding[]> = {};
@@ -153,7 +159,7 @@ export function provisionalContainer(id: string, name: string, config: CreateBod
     image: config.Image ?? '',
     imageId: '',
     command: [...list(config.Entrypoint), ...list(config.Cmd)].join(' '),
-    created: Math.floor(now.getTime() / 1000),
+    created: Math.floor(sentAt / 1000),
     labels: config.Labels ?? {},
     state: { status: 'created', running: false, paused: false, restarting: false, exitCode: 0, startedAt: '0001-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z' },
     ports: [],
@@ -168,5 +174,6 @@ export function provisionalContainer(id: string, name: string, config: CreateBod
     networks: {},
     mounts: [],
     execIds: [],
+    observedAt: sentAt,
   };
 }

@@ -88,6 +88,12 @@ describe('manager through the docker CLI (3 real engines)', function () {
     const r = await run(['create', '--name', 'cli-web', 'busybox', 'true']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Conflict.*cli-web is already assigned/);
+    // Renaming onto a taken name is refused the same way, wherever the holder runs.
+    await ok(['create', '--name', 'cli-other', 'busybox', 'true']);
+    const rename = await run(['rename', 'cli-other', 'cli-web']);
+    assert.notEqual(rename.code, 0);
+    assert.match(rename.stderr, /Conflict.*cli-web is already assigned/);
+    await ok(['rm', 'cli-other']);
   });
 
   it('stop/start/restart/pause/unpause/kill/wait/top/rm behave as on one engine', async function () {

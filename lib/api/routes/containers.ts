@@ -183,9 +183,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
   if (verb === 'rename') {
     const newName = (ctx.query.get('name') ?? '').replace(/^\//, '');
     if (!newName) throw badRequest('name is required');
-    if (cluster.nameInUse(newName)) {
-      throw new ApiError(409, `Conflict: The name ${newName} is already assigned. You have to delete (or rename) that container to be able to assign ${newName} to a container again.`);
-    }
+    cluster.assertNameFree(newName);
   }
   let body: unknown;
   try {
@@ -193,12 +191,13 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
   } catch (err) {
     throw badRequest(`invalid JSON body: ${(err as Error).message}`);
   }
+  const sentAt = Date.now();
   const response = await engine.request(method, path, { body, timeoutMs: 120_000, apiVersion: ctx.apiVersion });
   if (method === 'DELETE' && response.status < 300) {
     engine.forgetContainer(container.id);
   } else if (verb === 'start' && response.status === 204) {
     // The hot path of `docker run -d`: no extra inspect; the engine's start event brings it.
-    engine.markStarted(container);
+    engine.markStarted(container.id, sentAt);
   } else {
     await engine.refreshContainer(container.id).catch(() => undefined);
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { EngineClient, isConnectionError, parseEngineAddr, parseMessage } from '../../../lib/engine/client';
 import { ContainerStore } from '../../../lib/engine/container-store';
 import { provisionalContainer } from '../../../lib/engine/records';
+import { Engine } from '../../../lib/engine/engine';
 
 describe('engine client', function () {
   it('speaks the client\'s API version when the engine has it, else the engine\'s newest', function () {
@@ -61,5 +62,27 @@ describe('ContainerStore', function () {
     assert.equal(record.memory, 64);
     assert.deepEqual(record.portBindings, { '80/tcp': [{ HostPort: '8080' }] });
     assert.deepEqual(record.labels, { a: 'b' });
+  });
+});
+
+describe('Engine.markStarted (optimistic state after a start)', function () {
+  const options = { refreshMinMs: 30_000, refreshMaxMs: 60_000, failureRetry: 3 };
+
+  it('marks a container running when what the manager knows predates the start', function () {
+    const engine = new Engine('127.0.0.1:1', options);
+    engine.containers.set(provisionalContainer('c1', 'web', { Image: 'busybox' }, 1000));
+    engine.markStarted('c1', 2000);
+    assert.equal(engine.containers.get('c1')?.state.running, true);
+    assert.equal(engine.containers.get('c1')?.observedAt, 2000);
+    engine.stop();
+  });
+
+  it('keeps an inspect asked after the start (the container may already have exited)', function () {
+    const engine = new Engine('127.0.0.1:1', options);
+    const exited = provisionalContainer('c2', 'job', { Image: 'busybox' }, 3000);
+    engine.containers.set({ ...exited, state: { ...exited.state, status: 'exited', exitCode: 0 } });
+    engine.markStarted('c2', 2000);
+    assert.equal(engine.containers.get('c2')?.state.status, 'exited');
+    engine.stop();
   });
 });
