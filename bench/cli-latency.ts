@@ -5,10 +5,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
-import { DOCKER_CLI } from '../test/harness/docker-cli';
-import { startEngines } from '../test/harness/engines';
-import { startManager } from '../test/harness/manager';
-import { waitFor } from '../test/harness/wait';
+import { DOCKER_CLI } from '../testbed/docker-cli';
+import { startEngines } from '../testbed/engines';
+import { startManager } from '../testbed/manager';
+import { waitFor } from '../testbed/wait';
 
 function timeCli(host: string, args: string[]): number {
   const start = performance.now();

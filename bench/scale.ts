@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { waitAllHealthy } from './lib/cluster-info';
 import { expectOk } from './lib/http-client';
-import { tailLines } from '../test/harness/processes';
+import { tailLines } from '../testbed/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
 import { procStats } from './lib/proc-stats';
 import type { Progress } from './lib/progress';

@@ -14,7 +14,7 @@ import { buildPlacementRequest, type CreateBody } from '../lib/scheduler/build-r
 import type { SchedulerNode } from '../lib/scheduler/node';
 import { Scheduler } from '../lib/scheduler/scheduler';
 import { createStrategy } from '../strategies';
-import { seededRandom } from '../test/harness/seeded-random';
+import { seededRandom } from '../testbed/seeded-random';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;

@@ -6,14 +6,14 @@
  * (SWARM_PORT to change it) over them with nodes://, prints how to point the docker CLI at
  * it, then streams the manager's log until Ctrl-C / SIGTERM, when it tears everything down.
  *
- * It reuses the test harness (test/harness/), so `npm start` runs exactly what the
+ * It uses the testbed library (testbed/), so `npm start` runs exactly what the
  * integration tests run.
  */
 import { spawnSync } from 'child_process';
 import * as path from 'path';
-import { EngineSet, missingEnginePrerequisites, startEngines } from '../test/harness/engines';
-import { ManagerHandle, startManager } from '../test/harness/manager';
-import { followFile } from '../test/harness/processes';
+import { EngineSet, missingEnginePrerequisites, startEngines } from '../testbed/engines';
+import { ManagerHandle, startManager } from '../testbed/manager';
+import { followFile } from '../testbed/processes';
 
 const DEFAULT_PORT = 3376;
 const ENGINE_COUNT = 3;

@@ -5,9 +5,9 @@
  * kills exactly the processes it started (by process group), also if the benchmark dies.
  */
 import path from 'node:path';
-import { answersPing, freePort } from '../../test/harness/ports';
-import { kill, spawnTracked, stop, tailLines, type TrackedProcess } from '../../test/harness/processes';
-import { waitFor } from '../../test/harness/wait';
+import { answersPing, freePort } from '../../testbed/ports';
+import { kill, spawnTracked, stop, tailLines, type TrackedProcess } from '../../testbed/processes';
+import { waitFor } from '../../testbed/wait';
 import { ApiClient } from './http-client';
 
 /** The repository root: dist/bench/lib/processes.js -> three levels up. */

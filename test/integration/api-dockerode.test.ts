@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net from 'node:net';
 import type Dockerode from 'dockerode';
-import type { EngineSet } from '../harness/engines';
-import { startManager, type ManagerHandle } from '../harness/manager';
-import { waitFor } from '../harness/wait';
+import type { EngineSet } from '../../testbed/engines';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
 import { getEngines } from './cluster-fixture';
 
 interface RawResponse {

@@ -4,8 +4,8 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { docker } from '../harness/docker-cli';
-import { startManager } from '../harness/manager';
+import { docker } from '../../testbed/docker-cli';
+import { startManager } from '../../testbed/manager';
 import { getEngines } from './cluster-fixture';
 
 const SWARM = path.resolve(__dirname, '..', '..', '..', 'bin', 'swarm');
@@ -83,7 +83,7 @@ describe('swarm CLI', function () {
     const engines = await getEngines();
     const manager = await startManager([], { env: { DOCKER_HOST: engines.engines[1].host, SWARM_DISCOVERY: '' } });
     try {
-      const { waitFor } = await import('../harness/wait');
+      const { waitFor } = await import('../../testbed/wait');
       await waitFor(async () => (await docker(manager.host, ['info'])).stdout.includes(`${engines.engines[1].name}: ${engines.engines[1].addr}`), 10_000, 'the local engine');
     } finally {
       await manager.stop();

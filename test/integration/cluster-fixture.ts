@@ -6,7 +6,7 @@
  * Tests that kill or restart an engine must NOT use these: start your own with startEngines()
  * and stop them in your own after() hook.
  */
-import { EngineSet, startEngines } from '../harness/engines';
+import { EngineSet, startEngines } from '../../testbed/engines';
 
 let shared: Promise<EngineSet> | undefined;
 

@@ -3,7 +3,7 @@
  * nothing. These pin the documented behaviours the backend relies on.
  */
 import * as assert from 'node:assert/strict';
-import { startConsulDouble, type ConsulDouble } from '../harness/consul-double';
+import { startConsulDouble, type ConsulDouble } from '../../testbed/consul-double';
 
 describe('Consul HTTP API double', () => {
   let consul: ConsulDouble;

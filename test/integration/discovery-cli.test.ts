@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join as joinPath } from 'node:path';
-import { isOneLineError, listEntries, swarm } from '../harness/swarm-cli';
+import { isOneLineError, listEntries, swarm } from '../../testbed/swarm-cli';
 
 describe('swarm join and list flags', () => {
   it('validates join flags with classic\'s messages', async function () {

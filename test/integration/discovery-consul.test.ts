@@ -1,7 +1,7 @@
 import * as assert from 'node:assert/strict';
-import { startConsulDouble, type ConsulDouble } from '../harness/consul-double';
-import { startSwarm } from '../harness/swarm-cli';
-import { waitFor } from '../harness/wait';
+import { startConsulDouble, type ConsulDouble } from '../../testbed/consul-double';
+import { startSwarm } from '../../testbed/swarm-cli';
+import { waitFor } from '../../testbed/wait';
 import { describeKvDiscovery } from './discovery-kv-suite';
 
 /** session_ttl_min lowered to 1s (a Consul agent setting) so TTL tests take seconds. */

@@ -1,4 +1,4 @@
-import { startEtcd } from '../harness/etcd';
+import { startEtcd } from '../../testbed/etcd';
 import { describeKvDiscovery } from './discovery-kv-suite';
 
 describeKvDiscovery('etcd', startEtcd);

@@ -8,9 +8,9 @@ import * as assert from 'node:assert/strict';
 import { createDiscovery } from '../../discovery';
 import { storeConfig, type StoreBackend } from '../../lib/kv/config';
 import { createStore } from '../../lib/kv';
-import { freePort } from '../harness/ports';
-import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../harness/swarm-cli';
-import { sleep, waitFor } from '../harness/wait';
+import { freePort } from '../../testbed/ports';
+import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../../testbed/swarm-cli';
+import { sleep, waitFor } from '../../testbed/wait';
 
 export interface StoreServer {
   endpoint: string;

@@ -3,11 +3,11 @@
  * three are set): a real etcd and the Consul double requiring client certificates.
  */
 import * as assert from 'node:assert/strict';
-import { startConsulDouble, type ConsulDouble } from '../harness/consul-double';
-import { startEtcd, type EtcdServer } from '../harness/etcd';
-import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../harness/swarm-cli';
-import { makeTlsFiles, type TlsFiles } from '../harness/tls';
-import { waitFor } from '../harness/wait';
+import { startConsulDouble, type ConsulDouble } from '../../testbed/consul-double';
+import { startEtcd, type EtcdServer } from '../../testbed/etcd';
+import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../../testbed/swarm-cli';
+import { makeTlsFiles, type TlsFiles } from '../../testbed/tls';
+import { waitFor } from '../../testbed/wait';
 
 describe('discovery over TLS to the store', function () {
   let tls: TlsFiles;

@@ -3,9 +3,9 @@
  * `swarm join`, `swarm list`.
  */
 import * as assert from 'node:assert/strict';
-import { freePort } from '../harness/ports';
-import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../harness/swarm-cli';
-import { waitFor } from '../harness/wait';
+import { freePort } from '../../testbed/ports';
+import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../../testbed/swarm-cli';
+import { waitFor } from '../../testbed/wait';
 
 describe('token discovery through the swarm CLI', function () {
   let server: SwarmProcess;

@@ -1,4 +1,4 @@
-import { startZookeeper } from '../harness/zookeeper';
+import { startZookeeper } from '../../testbed/zookeeper';
 import { describeKvDiscovery } from './discovery-kv-suite';
 
 describeKvDiscovery('zk', startZookeeper);

@@ -4,10 +4,10 @@
  * naming the node, and takes it back when it returns. With no healthy engine, create is a 503.
  */
 import assert from 'node:assert/strict';
-import { docker } from '../harness/docker-cli';
-import { startEngines, type EngineSet } from '../harness/engines';
-import { startManager, type ManagerHandle } from '../harness/manager';
-import { waitFor } from '../harness/wait';
+import { docker } from '../../testbed/docker-cli';
+import { startEngines, type EngineSet } from '../../testbed/engines';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
 
 describe('engine failure and recovery (own engines, killed for real)', function () {
   let engines: EngineSet;

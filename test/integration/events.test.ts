@@ -1,10 +1,10 @@
 /** `docker events` through the manager: one merged NDJSON stream with nodes, since/until, filters. */
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { docker, spawnDocker } from '../harness/docker-cli';
-import type { EngineSet } from '../harness/engines';
-import { startManager, type ManagerHandle } from '../harness/manager';
-import { waitFor } from '../harness/wait';
+import { docker, spawnDocker } from '../../testbed/docker-cli';
+import type { EngineSet } from '../../testbed/engines';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
 import { getEngines } from './cluster-fixture';
 
 describe('docker events through the manager', function () {

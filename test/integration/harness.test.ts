@@ -7,12 +7,12 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { getEngines } from './cluster-fixture';
-import { docker, spawnDocker } from '../harness/docker-cli';
-import { EngineSet, startEngines } from '../harness/engines';
-import { startManager } from '../harness/manager';
-import { isPortOpen } from '../harness/ports';
-import { pidAlive } from '../harness/processes';
-import { waitFor } from '../harness/wait';
+import { docker, spawnDocker } from '../../testbed/docker-cli';
+import { EngineSet, startEngines } from '../../testbed/engines';
+import { startManager } from '../../testbed/manager';
+import { isPortOpen } from '../../testbed/ports';
+import { pidAlive } from '../../testbed/processes';
+import { waitFor } from '../../testbed/wait';
 
 describe('harness: shared real engines', () => {
   let set: EngineSet;

@@ -6,10 +6,10 @@ import * as assert from 'node:assert/strict';
 import { storeConfig, type StoreBackend } from '../../lib/kv/config';
 import { createStore } from '../../lib/kv';
 import type { KVPair, Store } from '../../lib/kv/store';
-import { startConsulDouble } from '../harness/consul-double';
-import { startEtcd } from '../harness/etcd';
-import { startZookeeper } from '../harness/zookeeper';
-import { waitFor } from '../harness/wait';
+import { startConsulDouble } from '../../testbed/consul-double';
+import { startEtcd } from '../../testbed/etcd';
+import { startZookeeper } from '../../testbed/zookeeper';
+import { waitFor } from '../../testbed/wait';
 
 interface Server {
   endpoint: string;

@@ -8,11 +8,11 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { docker, spawnDocker } from '../harness/docker-cli';
-import type { EngineSet } from '../harness/engines';
-import { startManager, type ManagerHandle } from '../harness/manager';
-import { waitFor } from '../harness/wait';
-import { busyboxTarball } from '../harness/busybox';
+import { docker, spawnDocker } from '../../testbed/docker-cli';
+import type { EngineSet } from '../../testbed/engines';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
+import { busyboxTarball } from '../../testbed/busybox';
 import { getEngines } from './cluster-fixture';
 
 describe('manager through the docker CLI (3 real engines)', function () {

@@ -8,10 +8,10 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DOCKER_CLI, docker } from '../harness/docker-cli';
-import type { EngineSet } from '../harness/engines';
-import { startManager, type ManagerHandle } from '../harness/manager';
-import { waitFor } from '../harness/wait';
+import { DOCKER_CLI, docker } from '../../testbed/docker-cli';
+import type { EngineSet } from '../../testbed/engines';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
 import { getEngines } from './cluster-fixture';
 
 /** Runs a docker command under `script` so the CLI gets a real pseudo-terminal (for -it). */

@@ -9,10 +9,10 @@
  */
 import { strict as assert } from 'assert';
 import { getEngines } from './cluster-fixture';
-import { docker, type DockerCliResult } from '../harness/docker-cli';
-import { EngineSet, EngineHandle, startEngines } from '../harness/engines';
-import { ManagerHandle, startManager } from '../harness/manager';
-import { waitFor } from '../harness/wait';
+import { docker, type DockerCliResult } from '../../testbed/docker-cli';
+import { EngineSet, EngineHandle, startEngines } from '../../testbed/engines';
+import { ManagerHandle, startManager } from '../../testbed/manager';
+import { waitFor } from '../../testbed/wait';
 
 const PREFIX = 'sched-it-';
 

@@ -1,7 +1,7 @@
 /** Plain node, container and request objects for scheduler unit tests. */
 import type { NodeContainer, NodeImage, SchedulerNode } from '../../../lib/scheduler/node';
 import { emptyRequest, type PlacementRequest } from '../../../lib/scheduler/request';
-import { seededRandom } from '../../harness/seeded-random';
+import { seededRandom } from '../../../testbed/seeded-random';
 
 export function container(overrides: Partial<NodeContainer> = {}): NodeContainer {
   return {

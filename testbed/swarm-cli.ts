@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import { kill, spawnTracked, stop, type TrackedProcess } from './processes';
 
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
 export const SWARM_BIN = path.join(REPO_ROOT, 'bin', 'swarm');
 
 export interface SwarmResult {

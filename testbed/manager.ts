@@ -36,8 +36,8 @@ export interface StartManagerOptions {
   readyTimeoutMs?: number;
 }
 
-/** The repository root: dist/test/harness/manager.js -> three levels up. */
-const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
+/** The repository root: dist/testbed/manager.js -> two levels up. */
+const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const SWARM_BIN = path.join(REPO_ROOT, 'bin', 'swarm');
 
 export async function startManager(args: string[], options: StartManagerOptions = {}): Promise<ManagerHandle> {
