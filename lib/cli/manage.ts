@@ -6,8 +6,9 @@ import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, parseFlags, type FlagS
 import { durationFlag, openDiscovery } from './discovery-flags';
 import { Cluster } from '../cluster/cluster';
 import { ApiServer, buildRouter, type ServerTls } from '../api/server';
-import { DEFAULT_FILTERS, knownFilters } from '../../filters';
+import { createFilters, DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
+import { Scheduler } from '../scheduler/scheduler';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { log } from '../log';
@@ -90,14 +91,16 @@ export const manageCommand: Command = {
   help: HELP,
   async run(args: string[]): Promise<void> {
     const { values: v, positionals } = parseFlags(FLAGS, args, 'manage');
-    const strategy = String(v.strategy);
+    let strategy;
     try {
-      createStrategy(strategy);
+      strategy = createStrategy(String(v.strategy));
     } catch {
       throw new UsageError('strategy not supported');
     }
     const filters = (v.filter as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
     for (const f of filters) if (!knownFilters().includes(f)) throw new UsageError('filter not supported');
+    // Built once: every placement (create, build, networks, rescheduling) uses this scheduler.
+    const scheduler = new Scheduler(createFilters(filters), strategy);
     const refreshMinMs = durationFlag(v, 'engine-refresh-min-interval');
     const refreshMaxMs = durationFlag(v, 'engine-refresh-max-interval');
     if (!(refreshMinMs > 0)) throw new UsageError('min refresh interval should be a positive number');
@@ -119,15 +122,8 @@ export const manageCommand: Command = {
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
     const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
 
-    const cluster = new Cluster({
-      engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },
-      scheduler: schedulerOptions,
-      filters: filters,
-      strategy,
-    });
+    const cluster = new Cluster({ engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines }, scheduler: schedulerOptions }, scheduler);
     const router = buildRouter(cluster, {
-      strategy,
-      filters: filters,
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => ({ role: 'primary' }),
     });
@@ -139,7 +135,7 @@ export const manageCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     cluster.watch(discovery);
-    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy, filters: filters.join(',') });
+    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy: strategy.name, filters: filters.join(',') });
 
     const shutdown = async (signal: string): Promise<void> => {
       log.info(`Received ${signal}, shutting down`);
