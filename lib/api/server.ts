@@ -19,6 +19,7 @@ import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
+import { servedByReplica, type ReplicaProxy } from './replica';
 
 export interface ServerTls {
   cert: Buffer;
@@ -32,6 +33,8 @@ export interface ApiServerOptions {
   hosts: string[];
   cors: boolean;
   tls?: ServerTls;
+  /** With --replication: passes what a replica does not serve itself to the primary. */
+  replica?: ReplicaProxy;
 }
 
 export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
@@ -92,6 +95,7 @@ export class ApiServer {
     }
     try {
       const { apiVersion, path, query } = parseUrl(req.url ?? '/');
+      if (this.options.replica && !servedByReplica(path) && (await this.options.replica.forward(req, res))) return;
       const { found } = this.router.match(req.method ?? 'GET', path);
       if (!found) throw new ApiError(404, `page not found: ${req.method} ${path}`);
       const ctx: RequestContext = { req, res, params: found.params, query, path, apiVersion };
@@ -108,6 +112,7 @@ export class ApiServer {
     socket.on('error', () => undefined);
     try {
       const { apiVersion, path, query } = parseUrl(req.url ?? '/');
+      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) return;
       const { found } = this.router.match(req.method ?? 'GET', path);
       if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${req.method} ${path}`);
       await found.route.upgrade({ req, socket, head, params: found.params, query, path, apiVersion });

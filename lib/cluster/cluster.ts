@@ -66,6 +66,7 @@ export class Cluster {
   private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private discovery?: Discovery;
+  private discoveryAnswered = false;
 
   /** `scheduler` (filters + strategy) is built once by `manage` and used for every placement. */
   constructor(readonly options: ClusterOptions, private readonly scheduler: Scheduler) {}
@@ -81,6 +82,7 @@ export class Cluster {
     this.discovery = discovery;
     discovery.watch({
       onEntries: (entries) => {
+        this.discoveryAnswered = true;
         if (this.discoveryError) log.info('Discovery is reachable again');
         this.discoveryError = '';
         this.setEngineAddrs(entries);
@@ -90,6 +92,18 @@ export class Cluster {
         log.error(`Discovery error: ${error.message}`);
       },
     });
+  }
+
+  /**
+   * Resolves once discovery has answered and every engine it listed has been tried once
+   * (validated or failed), or after `timeoutMs`.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.discoveryAnswered && [...this.engines.values()].every((e) => e.status !== 'pending' || e.lastError)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Applies a new discovery list: removes engines that left, then adds new ones. */
@@ -170,6 +184,20 @@ export class Cluster {
       Actor: { ID: event.Actor?.ID ?? event.id ?? '', Attributes: attributes },
       node: { Name: engine.name, Id: engine.id, Addr: engine.addr, Ip: engine.ip },
     };
+  }
+
+  /**
+   * A swarm event of the manager's own (rescheduling steps): Type "swarm", the actor is the
+   * swarm ID, tagged with `engine`'s node when one is given.
+   */
+  publishClusterEvent(action: string, actorId: string, attributes: Record<string, string>, engine?: Engine): void {
+    const now = Date.now();
+    const event: DockerEvent = {
+      Type: 'swarm', Action: action, status: action, from: 'swarm', id: actorId,
+      Actor: { ID: actorId, Attributes: attributes },
+      scope: 'local', time: Math.floor(now / 1000), timeNano: now * 1e6,
+    };
+    this.events.publish(engine ? this.tagEvent(engine, event) : event);
   }
 
   private publishSwarmEvent(engine: Engine, action: string): void {

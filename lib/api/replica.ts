@@ -1,0 +1,192 @@
+/**
+ * What a replica manager does with a request it does not serve itself (classic api/replica.go):
+ * it passes the request to the primary and the primary's answer back, streams (logs -f,
+ * events, build) and hijacked connections (attach, exec) included.
+ *
+ * Better than classic:
+ * - While no primary is known (an election under way, a crashed primary's lock not yet
+ *   expired), the request waits up to `waitMs`, then gets a JSON 503 saying so.
+ * - A primary that cannot be reached is retried until the wait runs out: a request is retried
+ *   only when its connection to the primary never opened, so nothing is ever sent twice.
+ * - Forwarding is bounded (X-Swarm-Hops): managers with stale views cannot bounce a request
+ *   between them.
+ */
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { Role } from '../leadership/leadership';
+import { ApiError, sendError } from './errors';
+import { log } from '../log';
+
+export interface ReplicaOptions {
+  /** How long a request waits for a reachable primary before the 503. */
+  waitMs: number;
+  /** The manager's TLS material, also used towards the primary (as classic did). */
+  tls?: { cert: Buffer; key: Buffer; ca?: Buffer; verify: boolean };
+}
+
+export const HOPS_HEADER = 'x-swarm-hops';
+const MAX_HOPS = 2;
+const RETRY_MS = 250;
+
+/** Paths a replica answers itself (classic: /_ping, /info; /debug is not served here). */
+export function servedByReplica(path: string): boolean {
+  return path === '/_ping' || path === '/info';
+}
+
+function hops(req: http.IncomingMessage): number {
+  const n = Number(req.headers[HOPS_HEADER] ?? 0);
+  return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+function splitAddr(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  return { host: addr.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(addr.slice(i + 1)) };
+}
+
+export class ReplicaProxy {
+  constructor(private readonly role: Role, private readonly options: ReplicaOptions) {}
+
+  /**
+   * Waits until this manager is primary (resolves 'local') or a primary to forward to is known
+   * (resolves its address); throws the 503 when the wait runs out or the client went away.
+   */
+  async target(req: http.IncomingMessage, deadline: number, closed: () => boolean): Promise<'local' | string> {
+    for (;;) {
+      if (this.role.isPrimary()) return 'local';
+      const primary = this.role.primaryAddress();
+      if (primary && hops(req) < MAX_HOPS) return primary;
+      if (closed()) throw new ApiError(499, 'client closed the request');
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ApiError(503, `No elected primary cluster manager: none became reachable within ${Math.round(this.options.waitMs / 1000)}s (an election may be under way or the replication store unreachable); retry later`);
+      }
+      await this.changeOr(Math.min(left, RETRY_MS * 4));
+    }
+  }
+
+  private changeOr(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.role.off('change', done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.role.on('change', done);
+    });
+  }
+
+  /**
+   * Serves `req` through the primary, or returns false when this manager became primary while
+   * waiting (the caller then serves it locally).
+   */
+  async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+    const deadline = Date.now() + this.options.waitMs;
+    for (;;) {
+      const target = await this.target(req, deadline, () => res.destroyed || req.destroyed);
+      if (target === 'local') return false;
+      const outcome = await this.forwardOnce(req, res, target);
+      if (outcome === 'done') return true;
+      log.debug('Primary unreachable, waiting', { primary: target });
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+
+  /** One attempt; 'unreachable' only if the connection never opened (nothing was sent). */
+  private forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, primary: string): Promise<'done' | 'unreachable'> {
+    return new Promise((resolve) => {
+      const { host, port } = splitAddr(primary);
+      const headers: http.OutgoingHttpHeaders = { ...req.headers, [HOPS_HEADER]: String(hops(req) + 1) };
+      delete headers.connection;
+      delete headers['keep-alive'];
+      const tlsOptions = this.options.tls;
+      const requestOptions: https.RequestOptions = {
+        host, port, method: req.method, path: req.url, headers, agent: false,
+        ...(tlsOptions ? { cert: tlsOptions.cert, key: tlsOptions.key, ca: tlsOptions.ca, rejectUnauthorized: tlsOptions.verify } : {}),
+      };
+      const upstream = tlsOptions ? https.request(requestOptions) : http.request(requestOptions);
+      let connected = false;
+      upstream.once('socket', (socket: net.Socket) => {
+        const opened = (): void => {
+          connected = true;
+          req.pipe(upstream);
+        };
+        if (socket.connecting) socket.once(tlsOptions ? 'secureConnect' : 'connect', opened);
+        else opened();
+      });
+      upstream.on('response', (answer) => {
+        const copy = { ...answer.headers };
+        delete copy.connection;
+        delete copy['keep-alive'];
+        res.writeHead(answer.statusCode ?? 502, copy);
+        res.flushHeaders();
+        answer.pipe(res);
+        answer.on('error', () => res.destroy());
+        answer.on('end', () => resolve('done'));
+        res.once('close', () => {
+          answer.destroy();
+          resolve('done');
+        });
+      });
+      const onClientClose = (): void => {
+        if (!res.writableFinished) upstream.destroy();
+      };
+      res.once('close', onClientClose);
+      upstream.on('error', (err) => {
+        if (!connected) {
+          res.off('close', onClientClose);
+          return resolve('unreachable');
+        }
+        if (!res.headersSent) sendError(res, 502, `Unable to reach primary cluster manager (${primary}): ${err.message}`);
+        else res.destroy();
+        resolve('done');
+      });
+    });
+  }
+
+  /** The hijacked counterpart (attach, exec start): a raw byte pipe to the primary. */
+  async forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
+    const deadline = Date.now() + this.options.waitMs;
+    for (;;) {
+      const target = await this.target(req, deadline, () => socket.destroyed);
+      if (target === 'local') return false;
+      if (await this.pipeOnce(req, socket, head, target)) return true;
+      await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+  }
+
+  private pipeOnce(req: http.IncomingMessage, client: Duplex, head: Buffer, primary: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const { host, port } = splitAddr(primary);
+      const t = this.options.tls;
+      let opened = false;
+      const onConnect = (): void => {
+        opened = true;
+        const lines = [`${req.method} ${req.url} HTTP/1.1`];
+        for (let i = 0; i < req.rawHeaders.length; i += 2) {
+          if (req.rawHeaders[i].toLowerCase() !== HOPS_HEADER) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+        }
+        lines.push(`X-Swarm-Hops: ${hops(req) + 1}`);
+        upstream.write(lines.join('\r\n') + '\r\n\r\n');
+        if (head.length > 0) upstream.write(head);
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('error', () => upstream.destroy());
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        resolve(true);
+      };
+      const upstream: net.Socket = t
+        ? tls.connect({ host, port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.verify, servername: net.isIP(host) ? undefined : host }, onConnect)
+        : net.connect({ host, port, allowHalfOpen: true }, onConnect);
+      upstream.setNoDelay(true);
+      upstream.once('error', () => {
+        if (!opened) resolve(false);
+        else client.destroy();
+      });
+    });
+  }
+}
