@@ -206,7 +206,7 @@ for (const { backend, start, full } of BACKENDS) {
         const client = host((primary + 1) % 3);
         const [doomed, survivor] = engines.engines;
         const mk = async (name: string, extra: string[]): Promise<void> => {
-          const res = await docker(client, ['run', '-d', '--name', name, '-e', `affinity:node==~${doomed.name}`, ...extra, 'busybox', 'sleep', '600']);
+          const res = await docker(client, ['run', '-d', '--name', name, '-e', `constraint:node==~${doomed.name}`, ...extra, 'busybox', 'sleep', '600']);
           assert.equal(res.code, 0, res.stderr);
         };
         await mk('moves', ['-e', 'reschedule:on-node-failure', '-p', '18080:80', '-l', 'team=a']);
