@@ -8,8 +8,10 @@
  *   expired), the request waits up to `waitMs`, then gets a JSON 503 saying so.
  * - A primary that cannot be reached is retried until the wait runs out: a request is retried
  *   only when its connection to the primary never opened, so nothing is ever sent twice.
- * - Forwarding is bounded (X-Swarm-Hops): managers with stale views cannot bounce a request
- *   between them.
+ * - A forwarded request (X-Swarm-Hops) reaching a manager that is not primary (it just resigned
+ *   or lost its lock) is not executed and not forwarded again: that manager answers 421 with
+ *   X-Swarm-Not-Primary, and the replica that forwarded it waits for the next primary and
+ *   sends it there. No request bounces between managers, none is executed twice.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -28,8 +30,15 @@ export interface ReplicaOptions {
 }
 
 export const HOPS_HEADER = 'x-swarm-hops';
-const MAX_HOPS = 2;
+export const NOT_PRIMARY_HEADER = 'x-swarm-not-primary';
 const RETRY_MS = 250;
+
+/** Thrown for a forwarded request that reached a manager which is not primary. */
+export class NotPrimaryError extends ApiError {
+  constructor() {
+    super(421, 'this manager is no longer the primary; the request was not executed');
+  }
+}
 
 /** Paths a replica answers itself (classic: /_ping, /info; /debug is not served here). */
 export function servedByReplica(path: string): boolean {
@@ -56,8 +65,9 @@ export class ReplicaProxy {
   async target(req: http.IncomingMessage, deadline: number, closed: () => boolean): Promise<'local' | string> {
     for (;;) {
       if (this.role.isPrimary()) return 'local';
+      if (hops(req) > 0) throw new NotPrimaryError();
       const primary = this.role.primaryAddress();
-      if (primary && hops(req) < MAX_HOPS) return primary;
+      if (primary) return primary;
       if (closed()) throw new ApiError(499, 'client closed the request');
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -118,6 +128,11 @@ export class ReplicaProxy {
         else opened();
       });
       upstream.on('response', (answer) => {
+        if (answer.statusCode === 421 && answer.headers[NOT_PRIMARY_HEADER]) {
+          answer.resume(); // not executed there: try the next primary
+          res.off('close', onClientClose);
+          return resolve('unreachable');
+        }
         const copy = { ...answer.headers };
         delete copy.connection;
         delete copy['keep-alive'];
@@ -172,12 +187,23 @@ export class ReplicaProxy {
         lines.push(`X-Swarm-Hops: ${hops(req) + 1}`);
         upstream.write(lines.join('\r\n') + '\r\n\r\n');
         if (head.length > 0) upstream.write(head);
-        client.pipe(upstream);
-        upstream.pipe(client);
-        client.on('error', () => upstream.destroy());
-        client.on('close', () => upstream.destroy());
-        upstream.on('close', () => client.destroy());
-        resolve(true);
+        // The client waits for the answer (101 UPGRADED) before it streams, so the first chunk
+        // can be looked at: a 421 from a manager that is not primary means "try the next one".
+        upstream.once('data', (first: Buffer) => {
+          const text = first.subarray(0, 512).toString('latin1');
+          if (text.startsWith('HTTP/1.1 421') && text.toLowerCase().includes(NOT_PRIMARY_HEADER)) {
+            upstream.destroy();
+            return resolve(false);
+          }
+          client.write(first);
+          client.pipe(upstream);
+          upstream.pipe(client);
+          client.on('error', () => upstream.destroy());
+          client.on('close', () => upstream.destroy());
+          upstream.on('close', () => client.destroy());
+          resolve(true);
+        });
+        upstream.once('end', () => resolve(false));
       };
       const upstream: net.Socket = t
         ? tls.connect({ host, port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.verify, servername: net.isIP(host) ? undefined : host }, onConnect)

@@ -19,7 +19,7 @@ import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
-import { servedByReplica, type ReplicaProxy } from './replica';
+import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy } from './replica';
 
 export interface ServerTls {
   cert: Buffer;
@@ -103,6 +103,7 @@ export class ApiServer {
     } catch (err) {
       const status = statusOf(err);
       if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error: (err as Error).message });
+      if (err instanceof NotPrimaryError && !res.headersSent) res.setHeader(NOT_PRIMARY_HEADER, 'true');
       sendError(res, status, (err as Error).message ?? String(err));
     }
   }
@@ -119,7 +120,8 @@ export class ApiServer {
     } catch (err) {
       const body = JSON.stringify({ message: (err as Error).message });
       const status = statusOf(err);
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const extra = err instanceof NotPrimaryError ? `X-Swarm-Not-Primary: true\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }
 
@@ -147,10 +149,19 @@ export class ApiServer {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops listening. Requests in flight get up to `graceMs` to finish (a resigning primary
+   * completes the creates it started), then every connection is closed (streams never end).
+   */
+  async close(graceMs = 0): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections?.();
+      const timer = setTimeout(() => s.closeAllConnections?.(), graceMs);
+      s.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.closeIdleConnections?.();
+      if (graceMs <= 0) s.closeAllConnections?.();
     })));
   }
 }

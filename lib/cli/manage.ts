@@ -180,7 +180,8 @@ export const manageCommand: Command = {
       rescheduler.stop();
       // Resign first, so a replica takes over now rather than after the lock's TTL.
       if (leadership) await Promise.race([leadership.resign(), new Promise((r) => setTimeout(r, 2000))]);
-      await Promise.race([Promise.all([server.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([Promise.all([cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));
