@@ -2,7 +2,8 @@
 import fs from 'node:fs';
 import type { Command } from './command';
 import { UsageError } from './command';
-import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, isAdvertiseAddress, keyValueOptions, parseFlags, type FlagSpec } from './flags';
+import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parseFlags, type FlagSpec } from './flags';
+import { isAdvertiseAddress } from '../host-port';
 import { durationFlag, openDiscovery } from './discovery-flags';
 import { Cluster } from '../cluster/cluster';
 import { ApiServer, buildRouter, type ServerTls } from '../api/server';
