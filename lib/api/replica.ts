@@ -32,6 +32,8 @@ export interface ReplicaOptions {
 export const HOPS_HEADER = 'x-swarm-hops';
 export const NOT_PRIMARY_HEADER = 'x-swarm-not-primary';
 const RETRY_MS = 250;
+/** Bodies up to this size (create, exec, networks...) are held so a 421 can be retried. */
+const REPLAYABLE_BODY = 1024 * 1024;
 
 /** Thrown for a forwarded request that reached a manager which is not primary. */
 export class NotPrimaryError extends ApiError {
@@ -48,6 +50,30 @@ export function servedByReplica(path: string): boolean {
 function hops(req: http.IncomingMessage): number {
   const n = Number(req.headers[HOPS_HEADER] ?? 0);
   return Number.isInteger(n) && n > 0 ? n : 0;
+}
+
+function bodyExpected(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
+}
+
+function isSmallBody(req: http.IncomingMessage): boolean {
+  const length = Number(req.headers['content-length'] ?? 0);
+  return req.headers['transfer-encoding'] === undefined && Number.isFinite(length) && length <= REPLAYABLE_BODY;
+}
+
+/** The same request again, with a body already read (served locally after a 421). */
+function replayRequest(req: http.IncomingMessage, body: Buffer): http.IncomingMessage {
+  const replay = new http.IncomingMessage(req.socket);
+  Object.assign(replay, { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor });
+  if (body.length > 0) replay.push(body);
+  replay.push(null);
+  return replay;
+}
+
+async function readAll(req: http.IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
 }
 
 function splitAddr(addr: string): { host: string; port: number } {
@@ -90,23 +116,30 @@ export class ReplicaProxy {
   }
 
   /**
-   * Serves `req` through the primary, or returns false when this manager became primary while
-   * waiting (the caller then serves it locally).
+   * Serves `req` through the primary. Returns `local` when this manager is (or became, while
+   * waiting) the primary: the caller serves the request itself, from `replay` when the body was
+   * already read here.
    */
-  async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<boolean> {
+  async forward(req: http.IncomingMessage, res: http.ServerResponse): Promise<{ local: false } | { local: true; replay?: http.IncomingMessage }> {
     const deadline = Date.now() + this.options.waitMs;
+    let body: Buffer | undefined;
+    let streamed = false;
     for (;;) {
       const target = await this.target(req, deadline, () => res.destroyed || req.destroyed);
-      if (target === 'local') return false;
-      const outcome = await this.forwardOnce(req, res, target);
-      if (outcome === 'done') return true;
-      log.debug('Primary unreachable, waiting', { primary: target });
+      if (target === 'local') return { local: true, replay: body ? replayRequest(req, body) : undefined };
+      if (streamed) throw new ApiError(503, 'the primary changed while the request body was sent; it was not executed, retry');
+      // Small bodies are held so the request can be sent again after a 421; big ones stream.
+      if (!body && isSmallBody(req)) body = await readAll(req);
+      const outcome = await this.forwardOnce(req, res, target, body);
+      if (outcome === 'done') return { local: false };
+      if (outcome === 'not-primary' && !body && bodyExpected(req)) streamed = true;
+      log.debug('Primary unreachable or not primary, waiting', { primary: target });
       await new Promise((r) => setTimeout(r, RETRY_MS));
     }
   }
 
   /** One attempt; 'unreachable' only if the connection never opened (nothing was sent). */
-  private forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, primary: string): Promise<'done' | 'unreachable'> {
+  private forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, primary: string, body?: Buffer): Promise<'done' | 'unreachable' | 'not-primary'> {
     return new Promise((resolve) => {
       const { host, port } = splitAddr(primary);
       const headers: http.OutgoingHttpHeaders = { ...req.headers, [HOPS_HEADER]: String(hops(req) + 1) };
@@ -122,7 +155,8 @@ export class ReplicaProxy {
       upstream.once('socket', (socket: net.Socket) => {
         const opened = (): void => {
           connected = true;
-          req.pipe(upstream);
+          if (body) upstream.end(body);
+          else req.pipe(upstream);
         };
         if (socket.connecting) socket.once(tlsOptions ? 'secureConnect' : 'connect', opened);
         else opened();
@@ -131,7 +165,7 @@ export class ReplicaProxy {
         if (answer.statusCode === 421 && answer.headers[NOT_PRIMARY_HEADER]) {
           answer.resume(); // not executed there: try the next primary
           res.off('close', onClientClose);
-          return resolve('unreachable');
+          return resolve('not-primary');
         }
         const copy = { ...answer.headers };
         delete copy.connection;

@@ -81,7 +81,8 @@ export class ApiServer {
 
   constructor(private readonly router: Router, private readonly options: ApiServerOptions) {}
 
-  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async handle(incoming: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let req = incoming;
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'swarm-ts');
     if (this.options.cors) {
@@ -95,7 +96,11 @@ export class ApiServer {
     }
     try {
       const { apiVersion, path, query } = parseUrl(req.url ?? '/');
-      if (this.options.replica && !servedByReplica(path) && (await this.options.replica.forward(req, res))) return;
+      if (this.options.replica && !servedByReplica(path)) {
+        const outcome = await this.options.replica.forward(req, res);
+        if (!outcome.local) return;
+        if (outcome.replay) req = outcome.replay;
+      }
       const { found } = this.router.match(req.method ?? 'GET', path);
       if (!found) throw new ApiError(404, `page not found: ${req.method} ${path}`);
       const ctx: RequestContext = { req, res, params: found.params, query, path, apiVersion };
