@@ -42,12 +42,15 @@ async function api(port: number, method: string, path: string, body?: unknown, t
 }
 
 let serial = 0;
-/** Client-side retries: a create answered 502 (the primary died while it was sent) is sent again. */
+/**
+ * Client-side retries: a create answered 502 (the primary died while it was being sent, so it is
+ * unknown whether it ran) or whose connection failed is sent again, as a client would.
+ */
 let retries = 0;
 async function createThrough(port: number): Promise<void> {
   for (;;) {
     const name = `fo-${process.pid}-${serial++}`;
-    const res = await api(port, 'POST', `/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['true'] });
+    const res = await api(port, 'POST', `/containers/create?name=${name}`, { Image: 'busybox', Cmd: ['true'] }).catch((err: Error) => ({ status: 502, json: { message: `client: ${err.message}` } }));
     if (res.status === 201) return;
     if (res.status !== 502) throw new Error(`create answered ${res.status}: ${JSON.stringify(res.json)}`);
     retries++;

@@ -180,7 +180,12 @@ export const manageCommand: Command = {
       log.info(`Received ${signal}, shutting down`);
       rescheduler.stop();
       // Resign first, so a replica takes over now rather than after the lock's TTL.
-      if (leadership) await Promise.race([leadership.resign(), new Promise((r) => setTimeout(r, 2000))]);
+      if (leadership) {
+        await Promise.race([leadership.resign(), new Promise((r) => setTimeout(r, 2000))]);
+        // Keep listening for a moment: forwarded requests get a 421 (and go to the next primary)
+        // instead of a connection reset, while the replicas learn who the new primary is.
+        await new Promise((r) => setTimeout(r, 1000));
+      }
       await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
       await Promise.race([Promise.all([cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
       process.exit(0);

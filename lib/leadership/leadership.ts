@@ -77,6 +77,7 @@ export class Leadership extends EventEmitter implements Role {
 
   constructor(private readonly options: LeadershipOptions) {
     super();
+    this.setMaxListeners(0); // every request waiting for a primary listens for 'change'
     this.advertise = options.advertise;
     this.key = normalizeKey(`${options.prefix}/${LEADER_KEY}`);
     this.lock = options.store.createLock(this.key, { value: options.advertise, ttlMs: options.ttlMs });
