@@ -125,7 +125,8 @@ export class ReplicaProxy {
     let body: Buffer | undefined;
     let streamed = false;
     for (;;) {
-      const target = await this.target(req, deadline, () => res.destroyed || req.destroyed);
+      // Not req.destroyed: a request whose body was read is destroyed (autoDestroy) while the client waits.
+      const target = await this.target(req, deadline, () => res.destroyed || req.socket.destroyed);
       if (target === 'local') return { local: true, replay: body ? replayRequest(req, body) : undefined };
       if (streamed) throw new ApiError(503, 'the primary changed while the request body was sent; it was not executed, retry');
       // Small bodies are held so the request can be sent again after a 421; big ones stream.
