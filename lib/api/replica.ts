@@ -142,6 +142,16 @@ export class ReplicaProxy {
   /** One attempt; 'unreachable' only if the connection never opened (nothing was sent). */
   private forwardOnce(req: http.IncomingMessage, res: http.ServerResponse, primary: string, body?: Buffer): Promise<'done' | 'unreachable' | 'not-primary'> {
     return new Promise((resolve) => {
+      // One outcome per attempt: events of an abandoned upstream (its error after a 421, say)
+      // must not touch the client's response, which a retry may be writing.
+      let settled = false;
+      const finish = (outcome: 'done' | 'unreachable' | 'not-primary'): void => {
+        if (settled) return;
+        settled = true;
+        res.off('close', onClientClose);
+        if (outcome !== 'done') upstream.destroy();
+        resolve(outcome);
+      };
       const { host, port } = splitAddr(primary);
       const headers: http.OutgoingHttpHeaders = { ...req.headers, [HOPS_HEADER]: String(hops(req) + 1) };
       delete headers.connection;
@@ -153,8 +163,14 @@ export class ReplicaProxy {
       };
       const upstream = tlsOptions ? https.request(requestOptions) : http.request(requestOptions);
       let connected = false;
+      let answering = false;
+      const onClientClose = (): void => {
+        if (!res.writableFinished) upstream.destroy();
+      };
+      res.once('close', onClientClose);
       upstream.once('socket', (socket: net.Socket) => {
         const opened = (): void => {
+          if (settled) return;
           connected = true;
           if (body) upstream.end(body);
           else req.pipe(upstream);
@@ -163,11 +179,13 @@ export class ReplicaProxy {
         else opened();
       });
       upstream.on('response', (answer) => {
+        if (settled) return void answer.resume();
         if (answer.statusCode === 421 && answer.headers[NOT_PRIMARY_HEADER]) {
           answer.resume(); // not executed there: try the next primary
-          res.off('close', onClientClose);
-          return resolve('not-primary');
+          return finish('not-primary');
         }
+        settled = true; // from here on the answer is the client's
+        answering = true;
         const copy = { ...answer.headers };
         delete copy.connection;
         delete copy['keep-alive'];
@@ -181,18 +199,12 @@ export class ReplicaProxy {
           resolve('done');
         });
       });
-      const onClientClose = (): void => {
-        if (!res.writableFinished) upstream.destroy();
-      };
-      res.once('close', onClientClose);
       upstream.on('error', (err) => {
-        if (!connected) {
-          res.off('close', onClientClose);
-          return resolve('unreachable');
-        }
-        if (!res.headersSent) sendError(res, 502, `Unable to reach primary cluster manager (${primary}): ${err.message}`);
-        else res.destroy();
-        resolve('done');
+        if (answering && !res.writableFinished) res.destroy(); // the primary went away mid-answer
+        if (settled) return;
+        if (!connected) return finish('unreachable');
+        sendError(res, 502, `Unable to reach primary cluster manager (${primary}): ${err.message}`);
+        finish('done');
       });
     });
   }
