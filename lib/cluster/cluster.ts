@@ -58,6 +58,11 @@ export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
   readonly engines = new Map<string, Engine>();
   readonly events = new EventHub();
+  /**
+   * Create bodies of the containers this manager created with a reschedule policy, by container
+   * ID: rescheduling can recreate them even before it has read their configuration back.
+   */
+  readonly createBodies = new Map<string, CreateBody>();
   /** Last discovery failure, shown in `docker info` while the store is unreachable. */
   discoveryError = '';
   private readonly pending = new Map<string, PendingCreate>();

@@ -68,6 +68,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);

@@ -173,12 +173,13 @@ export class Rescheduler {
     }
     for (const engine of this.seen) for (const id of engine.containers.keys()) live.add(id);
     for (const id of [...this.configs.keys()]) if (!live.has(id)) this.configs.delete(id);
+    for (const id of [...this.cluster.createBodies.keys()]) if (!live.has(id)) this.cluster.createBodies.delete(id);
   }
 
   private async open(engine: Engine, c: ContainerRecord): Promise<void> {
     const swarmId = c.labels[SWARM_ID_LABEL];
     if (!swarmId || this.jobs.has(swarmId)) return;
-    const config = this.configs.get(c.id);
+    const config = this.configs.get(c.id) ?? this.cluster.createBodies.get(c.id);
     if (!config) {
       this.failOnce(swarmId, `the configuration of container ${c.name} (${c.id.slice(0, 12)}) was never read, it cannot be recreated`, engine);
       return;
