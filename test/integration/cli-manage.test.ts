@@ -36,6 +36,7 @@ describe('swarm CLI', function () {
   });
 
   it('validates manage flags with classic messages, one line, no stack trace', async function () {
+    this.timeout(300_000); // one manager process per case
     const cases: Array<[string[], RegExp]> = [
       [['--strategy', 'nope'], /strategy not supported/],
       [['--filter', 'nope'], /filter not supported/],
