@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitAllHealthy } from './lib/cluster-info';
-import { expectOk } from './lib/http-client';
+import { ApiClient, expectOk } from './lib/http-client';
+import { freePort } from '../testbed/ports';
 import { tailLines } from '../testbed/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
 import { procStats } from './lib/proc-stats';
@@ -26,6 +27,8 @@ export interface ScaleOptions {
   discovery: 'nodes' | 'file';
   healthyTimeoutMs: number;
   checkpoints: number[];
+  /** Starts the manager with --metrics-addr and samples GET /metrics at each checkpoint (swarm-ts only). */
+  metrics?: boolean;
 }
 
 export interface ScaleCheckpoint {
@@ -45,6 +48,9 @@ export interface ScaleCheckpoint {
   ps: Summary;
   psMB: number;
   info: Summary;
+  /** GET /metrics on --metrics-addr (when options.metrics): scrape time and exposition size. */
+  metrics?: Summary;
+  metricsKB?: number;
   rssMB: number;
   cpuSec: number;
 }
@@ -78,7 +84,9 @@ export async function runScale(label: string, command: string, options: ScaleOpt
   let manager: RunningManager | undefined;
   try {
     const discovery = options.discovery === 'file' ? `file://${discoveryFile}` : `nodes://${sims.range}`;
-    manager = await startManagerCommand(label, command, discovery);
+    const metricsPort = options.metrics ? await freePort() : 0;
+    manager = await startManagerCommand(label, metricsPort ? `${command} --metrics-addr 127.0.0.1:${metricsPort}` : command, discovery);
+    const metricsClient = metricsPort ? new ApiClient(metricsPort) : undefined;
     const result: ScaleResult = {
       manager: label, command, engines: options.engines, containers: options.containers, latencyMs: options.latencyMs,
       concurrency: options.concurrency, discovery, healthyMs: NaN, idle: { rssMB: NaN, cpuSec: NaN }, checkpoints: [],
@@ -142,16 +150,18 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       const sampled = await sampleCheckpoint(m, options.samples, (i) =>
         progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
+      const scraped = metricsClient ? await sampleMetrics(metricsClient, options.samples) : undefined;
       const single = summarize(probe);
       const createStart = summarize(segment);
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
         singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
-        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, ...pick(procStats(m.pid)),
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, ...pick(procStats(m.pid)),
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
-          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, RSS ${procStats(m.pid).rssMB} MB`,
+          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, ` +
+          (scraped ? `/metrics p50 ${scraped.summary.p50} ms p99 ${scraped.summary.p99} ms (${scraped.kb} KB), ` : '') + `RSS ${procStats(m.pid).rssMB} MB`,
       );
       if (result.aborted) break;
     }
@@ -195,6 +205,18 @@ async function sampleCheckpoint(
     onSample(samples + i + 1);
   }
   return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info) };
+}
+
+/** GET /metrics `samples` times: what a Prometheus scrape costs at this fill level. */
+async function sampleMetrics(client: ApiClient, samples: number): Promise<{ summary: Summary; kb: number }> {
+  const times: number[] = [];
+  let bytes = 0;
+  for (let i = 0; i < samples; i++) {
+    const res = expectOk(await client.request('GET', '/metrics', { timeoutMs: 60_000 }), 'GET /metrics');
+    times.push(res.ms);
+    bytes = res.bytes;
+  }
+  return { summary: summarize(times), kb: Math.round(bytes / 1024) };
 }
 
 function pick(stats: { rssMB: number; cpuSec: number }): { rssMB: number; cpuSec: number } {

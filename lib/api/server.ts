@@ -19,6 +19,11 @@ import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
+import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast';
+import { metrics } from '../metrics/registry';
+import { readiness } from '../metrics/cluster-metrics';
+import { isMutating, writeAudit } from './audit';
+import { sendJson } from './errors';
 
 export interface ServerTls {
   cert: Buffer;
@@ -34,7 +39,12 @@ export interface ApiServerOptions {
   tls?: ServerTls;
 }
 
-export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
+export interface RouterOptions {
+  /** Engines served at once by pull/import/load (--broadcast-parallelism). */
+  broadcastParallelism: number;
+}
+
+export function buildRouter(cluster: Cluster, info: ManagerInfo, options: RouterOptions = { broadcastParallelism: DEFAULT_BROADCAST_PARALLELISM }): Router {
   const router = new Router();
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
@@ -42,9 +52,16 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   buildRoutes(router, cluster);
   containerRoutes(router, cluster, execOwners);
   execRoutes(router, cluster, execOwners);
-  imageRoutes(router, cluster);
+  imageRoutes(router, cluster, options.broadcastParallelism);
   networkVolumeRoutes(router, cluster);
+  router.get('/readyz', (ctx) => sendReadiness(cluster, ctx.res));
   return router;
+}
+
+/** Readiness for load balancers and HEALTHCHECKs: 200 when ready, else 503 saying why. */
+export function sendReadiness(cluster: Cluster, res: http.ServerResponse): void {
+  const verdict = readiness(cluster);
+  sendJson(res, verdict.ready ? 200 : 503, { status: verdict.ready ? 'ready' : 'not ready', ...verdict });
 }
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
@@ -90,30 +107,61 @@ export class ApiServer {
         return;
       }
     }
+    const startedAt = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    let pattern = 'unmatched';
+    let params: Record<string, string> = {};
+    let query = new URLSearchParams();
+    let error: string | undefined;
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const status = res.statusCode;
+      metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, seconds);
+      if (pattern !== 'unmatched' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+    });
     try {
-      const { apiVersion, path, query } = parseUrl(req.url ?? '/');
-      const { found } = this.router.match(req.method ?? 'GET', path);
-      if (!found) throw new ApiError(404, `page not found: ${req.method} ${path}`);
-      const ctx: RequestContext = { req, res, params: found.params, query, path, apiVersion };
+      const parsed = parseUrl(req.url ?? '/');
+      query = parsed.query;
+      const { found } = this.router.match(method, parsed.path);
+      if (!found) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
+      pattern = found.route.pattern;
+      params = found.params;
+      const ctx: RequestContext = { req, res, params: found.params, query, path: parsed.path, apiVersion: parsed.apiVersion };
       await found.route.handler(ctx);
     } catch (err) {
       const status = statusOf(err);
-      if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error: (err as Error).message });
-      sendError(res, status, (err as Error).message ?? String(err));
+      error = (err as Error).message ?? String(err);
+      if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error });
+      sendError(res, status, error);
     }
   }
 
   /** `Upgrade: tcp` requests (attach, exec start): routed to the handler's raw-socket path. */
   async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
+    const startedAt = process.hrtime.bigint();
+    const method = req.method ?? 'POST';
+    let pattern = 'unmatched';
+    let params: Record<string, string> = {};
+    let query = new URLSearchParams();
+    let status = 101;
+    let error: string | undefined;
+    socket.once('close', () => {
+      metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+      if (pattern !== 'unmatched' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+    });
     try {
-      const { apiVersion, path, query } = parseUrl(req.url ?? '/');
-      const { found } = this.router.match(req.method ?? 'GET', path);
-      if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${req.method} ${path}`);
-      await found.route.upgrade({ req, socket, head, params: found.params, query, path, apiVersion });
+      const parsed = parseUrl(req.url ?? '/');
+      query = parsed.query;
+      const { found } = this.router.match(method, parsed.path);
+      if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
+      pattern = found.route.pattern;
+      params = found.params;
+      await found.route.upgrade({ req, socket, head, params: found.params, query, path: parsed.path, apiVersion: parsed.apiVersion });
     } catch (err) {
       const body = JSON.stringify({ message: (err as Error).message });
-      const status = statusOf(err);
+      status = statusOf(err);
+      error = (err as Error).message;
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }

@@ -11,6 +11,11 @@ import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { log } from '../log';
+import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast';
+import { isHostPort } from '../../discovery/range';
+import { OpsServer } from '../dashboard/server';
+import { registerClusterMetrics } from '../metrics/cluster-metrics';
+import { startProcessMetrics } from '../metrics/registry';
 
 const FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', multiple: true, env: 'SWARM_HOST', default: ['tcp://127.0.0.1:2375'], help: 'ip/socket to listen on' },
@@ -34,6 +39,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'address of the swarm manager joining the cluster' },
   { name: 'refresh-on-node-filter', type: 'boolean', default: false, help: 'accepted for compatibility (state is kept current from engine events)' },
   { name: 'container-name-refresh-filter', type: 'string', default: '', help: 'accepted for compatibility (state is kept current from engine events)' },
+  { name: 'metrics-addr', type: 'string', default: '', help: 'serve Prometheus /metrics, /readyz and the live cluster page on host:port (off by default)' },
+  { name: 'broadcast-parallelism', type: 'string', default: String(DEFAULT_BROADCAST_PARALLELISM), help: 'engines served at once by docker pull, import and load' },
   DISCOVERY_OPT_FLAG,
 ];
 
@@ -115,6 +122,10 @@ export const manageCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     if (v.replication) throw new UsageError('--replication (leader election) is not available yet in swarm-ts');
+    const metricsAddr = String(v['metrics-addr'] ?? '');
+    if (metricsAddr && !isHostPort(metricsAddr)) throw new UsageError(`--metrics-addr: expected host:port, got "${metricsAddr}"`);
+    const broadcastParallelism = Number(v['broadcast-parallelism']);
+    if (!Number.isInteger(broadcastParallelism) || broadcastParallelism <= 0) throw new UsageError('--broadcast-parallelism must be a positive integer');
     const tls = loadTls(v);
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
     const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
@@ -130,12 +141,18 @@ export const manageCommand: Command = {
       filters: filters,
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => ({ role: 'primary' }),
-    });
+    }, { broadcastParallelism });
     const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server });
+    const ops = metricsAddr ? new OpsServer(cluster, metricsAddr) : undefined;
     try {
       await server.listen();
+      if (ops) {
+        startProcessMetrics();
+        registerClusterMetrics(cluster);
+        await ops.listen();
+      }
     } catch (err) {
-      await cluster.close();
+      await Promise.all([server.close(), ops?.close(), cluster.close()]);
       throw new UsageError((err as Error).message);
     }
     cluster.watch(discovery);
@@ -143,7 +160,7 @@ export const manageCommand: Command = {
 
     const shutdown = async (signal: string): Promise<void> => {
       log.info(`Received ${signal}, shutting down`);
-      await Promise.race([Promise.all([server.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([Promise.all([server.close(), ops?.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

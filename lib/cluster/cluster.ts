@@ -16,6 +16,7 @@ import { createFilters } from '../../filters';
 import { createStrategy } from '../../strategies';
 import { ApiError } from '../errors';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
 
 export interface ClusterOptions {
   engine: EngineOptions;
@@ -44,6 +45,8 @@ export class Cluster {
   readonly scheduler: Scheduler;
   /** Last discovery failure, shown in `docker info` while the store is unreachable. */
   discoveryError = '';
+  /** Whether discovery has delivered a list at least once (readiness). */
+  discoveryAnswered = false;
   private readonly pending = new Map<string, PendingCreate>();
   private readonly nodeCache = new WeakMap<Engine, { generation: number; node: SchedulerNode }>();
   private readonly nodeContainers = new WeakMap<ContainerRecord, NodeContainer>();
@@ -63,10 +66,12 @@ export class Cluster {
       onEntries: (entries) => {
         if (this.discoveryError) log.info('Discovery is reachable again');
         this.discoveryError = '';
+        this.discoveryAnswered = true;
         this.setEngineAddrs(entries);
       },
       onError: (error) => {
         this.discoveryError = error.message;
+        metrics.discoveryErrors.inc();
         log.error(`Discovery error: ${error.message}`);
       },
     });

@@ -13,6 +13,9 @@ import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
+import { describeRanking, PlacementRefused } from '../scheduler/scheduler';
+import type { PlacementRequest } from '../scheduler/request';
 
 export interface CreateResult {
   engine: Engine;
@@ -30,7 +33,22 @@ function imageOnNode(node: SchedulerNode, image: string): boolean {
   return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
 }
 
-export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string): Promise<CreateResult> {
+/** The request's scheduling expressions as the user wrote them (`constraint:disk==ssd`), for the audit log. */
+export function placementExpressions(request: PlacementRequest): string[] {
+  return [
+    ...request.constraints.map((e) => `constraint:${e}`),
+    ...request.affinities.map((e) => `affinity:${e}`),
+    ...request.whitelists.map((e) => `whitelist:${e}`),
+  ];
+}
+
+/** What a create tells its caller as soon as it is known (the audit line's expressions and engine). */
+export interface CreateNotes {
+  expressions?(expressions: string[]): void;
+  engine?(engine: Engine): void;
+}
+
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, notes: CreateNotes = {}): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -40,13 +58,30 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
 
-  const candidates = cluster.scheduler.selectNodes(request, cluster.nodes());
+  notes.expressions?.(placementExpressions(request));
+  let candidates: SchedulerNode[];
+  try {
+    const placement = cluster.scheduler.place(request, cluster.nodes());
+    candidates = placement.ranked;
+    if (log.isDebug()) {
+      log.debug(`Placement: ${describeRanking(cluster.scheduler.strategy.name, candidates)}`, {
+        name: bareName, image: request.image,
+        filters: placement.steps.map((s) => `${s.filter} ${s.before}->${s.before - s.removed.length}`).join(', '),
+        droppedSoft: placement.droppedSoft.length > 0 ? placement.droppedSoft : undefined,
+      });
+    }
+  } catch (err) {
+    if (err instanceof PlacementRefused) metrics.placementRefusals.inc({ filter: err.filter });
+    else if ((err as { status?: number }).status === 503) metrics.placementRefusals.inc({ filter: 'none' });
+    throw err;
+  }
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
     const node = attempts[attempt];
     const engine = cluster.engineForNode(node);
     if (!engine) continue;
+    notes.engine?.(engine);
     const release = cluster.reserve(engine, {
       id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
@@ -61,6 +96,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        metrics.placements.inc({ engine: engine.name });
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);
