@@ -36,9 +36,24 @@ const byName = (a: string, b: string): number => a.localeCompare(b, 'en', { nume
 /** Distinct text lines remembered (so each is shown once); beyond this, new texts pass through. */
 const MAX_TEXTS = 1000;
 
+/**
+ * Distinct texts shown per prefix ("Digest", "Loaded image", "Status"): engines normally agree
+ * (one digest for one image), but when each says something else the rest are counted, not
+ * printed, and finish() says how many were left out.
+ */
+const MAX_VARIANTS = 5;
+
+/** "Digest: sha256:..." -> "Digest"; a text without ": " is its own prefix. */
+function prefixOf(text: string): string {
+  const colon = text.indexOf(': ');
+  return colon > 0 ? text.slice(0, colon) : text;
+}
+
 export class ProgressAggregator {
   private readonly layers = new Map<string, Layer>();
   private readonly texts = new Set<string>();
+  /** Per prefix: distinct texts shown, and how many more were left out. */
+  private readonly variants = new Map<string, { shown: number; hidden: number; stream: boolean }>();
   private readonly failures = new Map<string, string[]>();
   private succeeded = 0;
   private failed = 0;
@@ -69,7 +84,16 @@ export class ProgressAggregator {
     if (text === undefined || text.trim() === '') return;
     if (this.texts.has(text)) return;
     if (this.texts.size < MAX_TEXTS) this.texts.add(text);
-    this.emit(typeof message.stream === 'string' ? { stream: text } : { status: text });
+    const stream = typeof message.stream === 'string';
+    const prefix = prefixOf(text.trim());
+    const variant = this.variants.get(prefix) ?? { shown: 0, hidden: 0, stream };
+    this.variants.set(prefix, variant);
+    if (variant.shown >= MAX_VARIANTS) {
+      variant.hidden++;
+      return;
+    }
+    variant.shown++;
+    this.emit(stream ? { stream: text } : { status: text });
   }
 
   /** An engine finished, with its error if it failed. */
@@ -88,6 +112,11 @@ export class ProgressAggregator {
   /** Flushes every layer's last state and writes the summary; returns the closing error, if any. */
   finish(): string | undefined {
     for (const [id, layer] of this.layers) if (layer.dirty) this.emitLayer(id, layer);
+    for (const [prefix, variant] of this.variants) {
+      if (variant.hidden === 0) continue;
+      const text = `${prefix}: ${variant.hidden} more different value${variant.hidden === 1 ? '' : 's'} not shown`;
+      this.emit(variant.stream ? { stream: `${text}\n` } : { status: text });
+    }
     this.emitEngines(true);
     if (this.failures.size === 0) return undefined;
     const groups = [...this.failures.entries()].map(([error, names]) => `${error} (${names.sort(byName).join(', ')})`);

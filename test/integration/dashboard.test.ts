@@ -75,7 +75,8 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
 
     const run = await docker(manager.host, ['run', '-d', '--name', 'page-web', '-l', 'app=web', '-e', 'constraint:node==page-1', 'busybox', 'sleep', '1000']);
     assert.equal(run.code, 0, run.stderr);
-    await docker(manager.host, ['run', '-d', '--name', 'page-db', '-e', 'constraint:node==page-0', 'busybox', 'sleep', '1000']);
+    await docker(manager.host, ['run', '-d', '--name', 'page-db', '-c', '1', '-m', '6g', '-l', 'com.docker.compose.service=db', '-e', 'constraint:node==page-0', 'busybox', 'sleep', '1000']);
+    await docker(manager.host, ['create', '--name', 'page-job', '-e', 'constraint:node==page-0', 'busybox', 'true']);
     // No reload: the page follows the manager's event stream.
     await page.waitForSelector('.engine[data-engine="page-1"] .card[data-container="page-web"]', { timeout: 20_000 });
     const card = await page.$eval('.card[data-container="page-web"]', (c) => ({ image: c.querySelector('.image')?.textContent, state: c.querySelector('.state')?.textContent }));
@@ -83,13 +84,20 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
     await waitFor(async () => (await page.$$eval('#events li', (li) => li.map((l) => l.textContent ?? ''))).some((t) => t.includes('container start page-web on page-1')), 10_000, 'the start event listed');
 
     // Filters: by name, then by label, narrow the cards.
+    await page.select('#f-state', 'created');
+    await waitFor(async () => (await cardNames(page)).join() === 'page-job', 10_000, 'state filter');
+    await page.select('#f-state', '');
     await page.type('#f-name', 'page-web');
     await waitFor(async () => (await cardNames(page)).join() === 'page-web', 10_000, 'name filter');
     await page.$eval('#f-name', (e) => { (e as unknown as { value: string }).value = ''; });
     await page.type('#f-label', 'app=web');
     await waitFor(async () => (await cardNames(page)).join() === 'page-web', 10_000, 'label filter');
     await page.$eval('#f-label', (e) => { (e as unknown as { value: string }).value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
-    await waitFor(async () => (await cardNames(page)).sort().join() === 'page-db,page-web', 10_000, 'filters cleared');
+    await waitFor(async () => (await cardNames(page)).sort().join() === 'page-db,page-job,page-web', 10_000, 'filters cleared');
+    const db = await page.$eval('.card[data-container="page-db"]', (c) => c.querySelector('.service')?.textContent);
+    assert.equal(db, 'svc db', 'the service a container belongs to');
+    const cpuBar = await page.$eval('.engine[data-engine="page-0"] .bar i', (i) => (i as unknown as { style: { width: string } }).style.width);
+    assert.notEqual(cpuBar, '0.0%', 'reserved CPU drawn');
 
     await engines.engines[1].kill();
     await waitFor(async () => (await columnStatuses(page))['page-1'] === 'Unhealthy', 30_000, 'page-1 Unhealthy on the page');

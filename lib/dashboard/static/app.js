@@ -58,7 +58,7 @@
     }
     col.append(labels, meter('CPU reserved', e.cpus.reserved, e.cpus.total, fmtCpu), meter('Memory reserved', e.memory.reserved, e.memory.total, gib));
     const states = Object.entries(e.states).map(([s, n]) => n + ' ' + s).join(', ');
-    col.append(el('div', 'meter', e.containers + ' containers' + (states ? ': ' + states : '')));
+    col.append(el('div', 'meter', e.containers + (e.containers === 1 ? ' container' : ' containers') + (states ? ': ' + states : '')));
     for (const c of e.cards) {
       const card = el('div', 'card ' + c.state.replace(/\s+/g, '-'));
       card.dataset.container = c.name;

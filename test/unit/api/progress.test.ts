@@ -39,6 +39,16 @@ describe('ProgressAggregator (pull/import/load progress of many engines)', funct
     assert.ok(out.some((m) => m.id === 'l1' && m.status === 'Pull complete 3/3'), JSON.stringify(out));
   });
 
+  it('shows at most 5 different texts per prefix when engines disagree, and counts the rest', function () {
+    const { p, out } = aggregator(20);
+    for (let i = 0; i < 20; i++) p.add(`node-${i}`, { status: `Digest: sha256:${i}` });
+    p.add('node-0', { status: 'Status: Downloaded newer image for web:1' });
+    p.finish();
+    const texts = out.filter((m) => m.id === undefined).map((m) => m.status);
+    assert.deepEqual(texts, ['Digest: sha256:0', 'Digest: sha256:1', 'Digest: sha256:2', 'Digest: sha256:3', 'Digest: sha256:4',
+      'Status: Downloaded newer image for web:1', 'Digest: 15 more different values not shown']);
+  });
+
   it('ends with one error grouping failed engines by message, in natural order', function () {
     const { p } = aggregator(12);
     for (let i = 0; i < 12; i++) p.engineStarted();
