@@ -94,8 +94,8 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
     await waitFor(async () => (await cardNames(page)).join() === 'page-web', 10_000, 'label filter');
     await page.$eval('#f-label', (e) => { (e as unknown as { value: string }).value = ''; e.dispatchEvent(new Event('input', { bubbles: true })); });
     await waitFor(async () => (await cardNames(page)).sort().join() === 'page-db,page-job,page-web', 10_000, 'filters cleared');
-    const db = await page.$eval('.card[data-container="page-db"]', (c) => c.querySelector('.service')?.textContent);
-    assert.equal(db, 'svc db', 'the service a container belongs to');
+    const db = await page.$eval('.card[data-container="page-db"]', (c) => c.querySelector('.svc')?.textContent);
+    assert.equal(db, 'service db', 'the service a container belongs to');
     const cpuBar = await page.$eval('.engine[data-engine="page-0"] .bar i', (i) => (i as unknown as { style: { width: string } }).style.width);
     assert.notEqual(cpuBar, '0.0%', 'reserved CPU drawn');
 

@@ -68,6 +68,29 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
     assert.match(images.stdout, /example\/app:1/);
   });
 
+  it('the cluster page\'s view pages engines and caps cards instead of sending everything', async function () {
+    for (let i = 0; i < 30; i++) {
+      const r = await docker(manager.host, ['run', '-d', '--name', `view-${i}`, '-e', 'constraint:node==sim-07', 'busybox', 'sleep', '100']);
+      assert.equal(r.code, 0, r.stderr);
+    }
+    const view = await (await fetch(`http://${metricsAddr}/api/cluster?perPage=12&cards=24`)).json() as {
+      totals: { engines: Record<string, number>; containers: Record<string, number> };
+      engines: { matching: number; pages: number; items: Array<{ name: string; containers: number; matching: number; cards: unknown[] }> };
+    };
+    assert.equal(view.totals.engines.healthy, ENGINES);
+    assert.equal(view.engines.matching, ENGINES);
+    assert.equal(view.engines.pages, Math.ceil(ENGINES / 12));
+    assert.equal(view.engines.items.length, 12);
+    const busy = view.engines.items.find((e) => e.name === 'sim-07');
+    assert.ok(busy, view.engines.items.map((e) => e.name).join());
+    assert.equal(busy.matching, 30);
+    assert.equal(busy.cards.length, 24, 'cards capped; the rest is "+ 6 more" on the page');
+    const filtered = await (await fetch(`http://${metricsAddr}/api/cluster?name=view-29`)).json() as typeof view;
+    assert.deepEqual(filtered.engines.items.map((e) => [e.name, e.matching]), [['sim-07', 1]]);
+    const paged = await (await fetch(`http://${metricsAddr}/api/cluster?perPage=12&page=8`)).json() as typeof view;
+    assert.deepEqual(paged.engines.items.map((e) => e.name), ['sim-96', 'sim-97', 'sim-98', 'sim-99']);
+  });
+
   it('a failed import ends with one error naming all 100 engines', async function () {
     const r = await docker(manager.host, ['import', 'http://127.0.0.1:1/rootfs.tar', 'never:1'], { timeoutMs: 180_000 });
     assert.notEqual(r.code, 0);

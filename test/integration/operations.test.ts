@@ -16,6 +16,8 @@ import { metricValue, scrapeMetrics } from '../../testbed/metrics';
 import { waitFor } from '../../testbed/wait';
 import { busyboxTarball } from '../../testbed/busybox';
 import { getEngines } from './cluster-fixture';
+import { spawnTracked, stop as stopTracked } from '../../testbed/processes';
+import { makeTlsFiles } from '../../testbed/tls';
 
 /** The manager's JSON log lines. */
 function logLines(manager: ManagerHandle): Array<Record<string, unknown>> {
@@ -208,6 +210,33 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
       await docker(manager.host, ['rmi', 'ops-serial:1']);
     } finally {
       await manager.stop();
+    }
+  });
+
+  it('under --tlsverify the audit line names the client certificate\'s CN', async function () {
+    const tls = makeTlsFiles();
+    const port = await freePort();
+    const proc = spawnTracked({
+      name: `swarm-manage-tls-${port}`, command: process.execPath, cwd: path.resolve(__dirname, '..', '..', '..'),
+      args: [path.resolve(__dirname, '..', '..', '..', 'bin', 'swarm'), 'manage', '-H', `tcp://127.0.0.1:${port}`, '--tlsverify',
+        '--tlscacert', tls.ca, '--tlscert', tls.serverCert, '--tlskey', tls.serverKey, 'nodes://127.0.0.1:1'],
+    });
+    const tlsArgs = ['--tlsverify', '--tlscacert', tls.ca, '--tlscert', tls.clientCert, '--tlskey', tls.clientKey];
+    try {
+      await waitFor(async () => (await docker(`tcp://127.0.0.1:${port}`, [...tlsArgs, 'version'])).stdout.includes('swarm'), 20_000, 'the TLS manager to answer');
+      const r = await docker(`tcp://127.0.0.1:${port}`, [...tlsArgs, 'network', 'create', 'ops-tls-net']);
+      assert.notEqual(r.code, 0, 'no healthy engine to create it on');
+      let line: Record<string, unknown> | undefined;
+      await waitFor(() => {
+        line = proc.logs().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'audit');
+        return line !== undefined;
+      }, 10_000, 'the audit line');
+      assert.equal(line!.who, 'CN=swarm-ts client');
+      assert.equal(line!.what, 'POST /networks/create');
+      assert.equal(line!.object, 'ops-tls-net');
+    } finally {
+      await stopTracked(proc.pid);
+      tls.remove();
     }
   });
 

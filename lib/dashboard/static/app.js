@@ -66,7 +66,7 @@
       const meta = el('div', 'm');
       meta.append(el('span', 'image', c.image), el('span', 'state', c.state));
       if (c.health) meta.append(el('span', 'health', c.health));
-      if (c.service) meta.append(el('span', 'service', 'svc ' + c.service));
+      if (c.service) meta.append(el('span', 'svc', 'service ' + c.service));
       card.append(meta);
       col.append(card);
     }
