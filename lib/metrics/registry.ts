@@ -93,9 +93,18 @@ export class GaugeFamily {
   constructor(readonly name: string, private readonly help: string, private readonly labelNames: string[]) {}
 
   add(labelValues: string[], value: number): void {
+    this.lines.push(this.line(labelValues, value));
+  }
+
+  /** One sample line, e.g. to cache it and pass it to addLine later. */
+  line(labelValues: string[], value: number): string {
     let labels = '';
     for (let i = 0; i < this.labelNames.length; i++) labels += `${i > 0 ? ',' : ''}${this.labelNames[i]}="${escapeLabel(labelValues[i])}"`;
-    this.lines.push(`${this.name}{${labels}} ${formatValue(value)}`);
+    return `${this.name}{${labels}} ${formatValue(value)}`;
+  }
+
+  addLine(line: string): void {
+    this.lines.push(line);
   }
 
   render(): string {
