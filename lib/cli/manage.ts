@@ -12,7 +12,7 @@ import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { log } from '../log';
 import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast';
-import { isHostPort } from '../../discovery/range';
+import { isHostPort } from '../host-port';
 import { OpsServer } from '../dashboard/server';
 import { registerClusterMetrics } from '../metrics/cluster-metrics';
 import { startProcessMetrics } from '../metrics/registry';
