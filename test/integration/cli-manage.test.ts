@@ -52,6 +52,8 @@ describe('swarm CLI', function () {
       [['--discovery-opt', 'novalue'], /--discovery-opt must contain key=value strings/],
       [['-H', 'udp://1.2.3.4:5'], /unsupported protocol/],
       [['--nonsense'], /Unknown option '--nonsense'/],
+      [['--metrics-addr', '9323'], /--metrics-addr: expected host:port, got "9323"/],
+      [['--broadcast-parallelism', '0'], /--broadcast-parallelism must be a positive integer/],
     ];
     for (const [flags, message] of cases) {
       const r = await swarm(['manage', ...flags, 'nodes://127.0.0.1:1']);
