@@ -24,8 +24,6 @@ import { noteAudit } from './audit';
 import { ProgressAggregator, type ProgressMessage } from './progress';
 import { log } from '../log';
 
-/** Engines served at once by default: enough to finish 1,000 engines in 20 waves, few enough for one registry. */
-export const DEFAULT_BROADCAST_PARALLELISM = 50;
 
 export interface BroadcastOptions {
   /** What the progress lines call the operation ("pull", "import", "load"). */

@@ -19,7 +19,7 @@ import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
-import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast';
+import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast-limits';
 import { metrics } from '../metrics/registry';
 import { readiness } from '../metrics/cluster-metrics';
 import { isMutating, writeAudit } from './audit';

@@ -4,18 +4,14 @@ import type { Command } from './command';
 import { UsageError } from './command';
 import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, parseFlags, type FlagSpec } from './flags';
 import { durationFlag, openDiscovery } from './discovery-flags';
-import { Cluster } from '../cluster/cluster';
-import { ApiServer, buildRouter, type ServerTls } from '../api/server';
+import type { ServerTls } from '../api/server';
 import { DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { log } from '../log';
-import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast';
+import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast-limits';
 import { isHostPort } from '../host-port';
-import { OpsServer } from '../dashboard/server';
-import { registerClusterMetrics } from '../metrics/cluster-metrics';
-import { startProcessMetrics } from '../metrics/registry';
 
 const FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', multiple: true, env: 'SWARM_HOST', default: ['tcp://127.0.0.1:2375'], help: 'ip/socket to listen on' },
@@ -129,6 +125,13 @@ export const manageCommand: Command = {
     const tls = loadTls(v);
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
     const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
+    // The manager's machinery (API server, metrics with prom-client, the page) is loaded only
+    // here, so `swarm join`, `list` and `--help` do not pay for it at start-up.
+    const { Cluster } = await import('../cluster/cluster');
+    const { ApiServer, buildRouter } = await import('../api/server');
+    const { OpsServer } = await import('../dashboard/server');
+    const { registerClusterMetrics } = await import('../metrics/cluster-metrics');
+    const { startProcessMetrics } = await import('../metrics/registry');
 
     const cluster = new Cluster({
       engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },
