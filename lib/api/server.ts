@@ -19,6 +19,7 @@ import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
+import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy } from './replica';
 import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast-limits';
 import { metrics } from '../metrics/registry';
 import { readiness } from '../metrics/cluster-metrics';
@@ -37,6 +38,8 @@ export interface ApiServerOptions {
   hosts: string[];
   cors: boolean;
   tls?: ServerTls;
+  /** With --replication: passes what a replica does not serve itself to the primary. */
+  replica?: ReplicaProxy;
 }
 
 export interface RouterOptions {
@@ -95,7 +98,8 @@ export class ApiServer {
 
   constructor(private readonly router: Router, private readonly options: ApiServerOptions) {}
 
-  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async handle(incoming: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let req = incoming;
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'swarm-ts');
     if (this.options.cors) {
@@ -117,11 +121,19 @@ export class ApiServer {
       const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
       const status = res.statusCode;
       metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, seconds);
-      if (pattern !== 'unmatched' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+      // A replica's forwarded calls are audited by the primary that serves them.
+      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
     });
     try {
       const parsed = parseUrl(req.url ?? '/');
       query = parsed.query;
+      if (this.options.replica && !servedByReplica(parsed.path)) {
+        pattern = 'forwarded to primary';
+        const outcome = await this.options.replica.forward(req, res);
+        if (!outcome.local) return;
+        pattern = 'unmatched';
+        if (outcome.replay) req = outcome.replay;
+      }
       const { found } = this.router.match(method, parsed.path);
       if (!found) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
       pattern = found.route.pattern;
@@ -132,7 +144,8 @@ export class ApiServer {
       const status = statusOf(err);
       error = (err as Error).message ?? String(err);
       if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error });
-      sendError(res, status, error);
+      if (err instanceof NotPrimaryError && !res.headersSent) res.setHeader(NOT_PRIMARY_HEADER, 'true');
+      sendError(res, status, (err as Error).message ?? String(err));
     }
   }
 
@@ -148,11 +161,15 @@ export class ApiServer {
     let error: string | undefined;
     socket.once('close', () => {
       metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, Number(process.hrtime.bigint() - startedAt) / 1e9);
-      if (pattern !== 'unmatched' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
     });
     try {
       const parsed = parseUrl(req.url ?? '/');
       query = parsed.query;
+      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) {
+        pattern = 'forwarded to primary';
+        return;
+      }
       const { found } = this.router.match(method, parsed.path);
       if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
       pattern = found.route.pattern;
@@ -162,7 +179,8 @@ export class ApiServer {
       const body = JSON.stringify({ message: (err as Error).message });
       status = statusOf(err);
       error = (err as Error).message;
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const extra = err instanceof NotPrimaryError ? `X-Swarm-Not-Primary: true\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }
 
@@ -190,10 +208,19 @@ export class ApiServer {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops listening. Requests in flight get up to `graceMs` to finish (a resigning primary
+   * completes the creates it started), then every connection is closed (streams never end).
+   */
+  async close(graceMs = 0): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections?.();
+      const timer = setTimeout(() => s.closeAllConnections?.(), graceMs);
+      s.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.closeIdleConnections?.();
+      if (graceMs <= 0) s.closeAllConnections?.();
     })));
   }
 }

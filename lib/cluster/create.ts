@@ -7,15 +7,12 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { provisionalContainer } from '../engine/records';
-import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
-import type { SchedulerNode } from '../scheduler/node';
+import type { CreateBody } from '../docker-types';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
-import { describeRanking, PlacementRefused } from '../scheduler/scheduler';
-import type { PlacementRequest } from '../scheduler/request';
 
 export interface CreateResult {
   engine: Engine;
@@ -28,60 +25,40 @@ function isMissingImage(status: number, message: string): boolean {
   return status === 404 && /no such image|not found|does not exist/i.test(message);
 }
 
-function imageOnNode(node: SchedulerNode, image: string): boolean {
+function imageOnEngine(engine: Engine, image: string): boolean {
   const wanted = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
-  return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
+  return engine.images.some((i) => i.Id === image || (i.RepoTags ?? []).includes(wanted) || (i.RepoDigests ?? []).includes(image));
 }
 
-/** The request's scheduling expressions as the user wrote them (`constraint:disk==ssd`), for the audit log. */
-export function placementExpressions(request: PlacementRequest): string[] {
-  return [
-    ...request.constraints.map((e) => `constraint:${e}`),
-    ...request.affinities.map((e) => `affinity:${e}`),
-    ...request.whitelists.map((e) => `whitelist:${e}`),
-  ];
+export interface CreateOptions {
+  /** Engines not to place on (rescheduling skips the failed one). */
+  exclude?: ReadonlySet<Engine>;
+  /** Told the swarm expressions, then each engine tried (the audit line). */
+  onExpressions?: (expressions: string[]) => void;
+  onEngine?: (engine: Engine) => void;
 }
 
-/** What a create tells its caller as soon as it is known (the audit line's expressions and engine). */
-export interface CreateNotes {
-  expressions?(expressions: string[]): void;
-  engine?(engine: Engine): void;
-}
-
-export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, notes: CreateNotes = {}): Promise<CreateResult> {
+/**
+ * Creates a container somewhere in the cluster: `docker create`/`run`, rescheduling and services
+ * all come here. Placement is `cluster.place`; the chosen engine's slot (resources, name) is
+ * reserved until the engine answers. `input.Labels[com.docker.swarm.id]` is kept when given
+ * (rescheduling keeps the swarm ID), otherwise a new one is made.
+ */
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, options: CreateOptions = {}): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const { request, body } = buildPlacementRequest(input, bareName);
+  const { engines: candidates, request, body } = cluster.place(input, { name: bareName, exclude: options.exclude, onExpressions: options.onExpressions });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
 
-  notes.expressions?.(placementExpressions(request));
-  let candidates: SchedulerNode[];
-  try {
-    const placement = cluster.scheduler.place(request, cluster.nodes());
-    candidates = placement.ranked;
-    if (log.isDebug()) {
-      log.debug(`Placement: ${describeRanking(cluster.scheduler.strategy.name, candidates)}`, {
-        name: bareName, image: request.image,
-        filters: placement.steps.map((s) => `${s.filter} ${s.before}->${s.before - s.removed.length}`).join(', '),
-        droppedSoft: placement.droppedSoft.length > 0 ? placement.droppedSoft : undefined,
-      });
-    }
-  } catch (err) {
-    if (err instanceof PlacementRefused) metrics.placementRefusals.inc({ filter: err.filter });
-    else if ((err as { status?: number }).status === 503) metrics.placementRefusals.inc({ filter: 'none' });
-    throw err;
-  }
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
-    const node = attempts[attempt];
-    const engine = cluster.engineForNode(node);
-    if (!engine) continue;
-    notes.engine?.(engine);
+    const engine = attempts[attempt];
+    options.onEngine?.(engine);
     const release = cluster.reserve(engine, {
       id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
@@ -97,6 +74,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
         metrics.placements.inc({ engine: engine.name });
+        if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);
@@ -104,7 +82,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 409 || response.status === 400) throw lastError;
       if (isMissingImage(response.status, message)) {
         // Classic retried on a node that has the image; only if this one lacks it and another has it.
-        const holder = candidates.find((n) => !attempts.includes(n) && imageOnNode(n, request.image));
+        const holder = candidates.find((n) => !attempts.includes(n) && imageOnEngine(n, request.image));
         if (holder) attempts.push(holder);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
         const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
@@ -114,7 +92,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     } catch (err) {
       if (err instanceof ApiError) throw err;
       lastError = new ApiError(500, `Error from engine ${engine.name} (${engine.addr}): ${(err as Error).message}`);
-      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? node);
+      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? engine);
     } finally {
       release();
     }

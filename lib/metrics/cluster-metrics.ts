@@ -54,7 +54,7 @@ export function collectCluster(cluster: Cluster, m: Metrics): string {
   m.discoveryHealthy.set(cluster.discoveryError ? 0 : 1);
   const f = families();
   for (const node of cluster.nodes()) {
-    const engine = cluster.engineForNode(node);
+    const engine = cluster.engines.get(node.addr);
     if (!engine) continue;
     const lines = engineLines(f, node, engine);
     for (const key of Object.keys(f) as Array<keyof Families>) for (const line of lines[key]) f[key].addLine(line);

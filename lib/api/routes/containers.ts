@@ -11,7 +11,7 @@ import { forward, hijack } from '../forward';
 import { statusText } from '../format';
 import { noteAudit } from '../audit';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
-import type { CreateBody } from '../../scheduler/build-request';
+import type { CreateBody } from '../../docker-types';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
@@ -156,8 +156,8 @@ async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
   if (!body.Image) throw badRequest('Config cannot be empty in order to create a container');
   const name = ctx.query.get('name') ?? undefined;
   const result = await createContainer(cluster, body, name || undefined, ctx.req.headers, ctx.apiVersion, {
-    expressions: (expressions) => noteAudit(ctx.req, { expressions }),
-    engine: (engine) => noteAudit(ctx.req, { engine: engine.name }),
+    onExpressions: (expressions) => noteAudit(ctx.req, { expressions }),
+    onEngine: (engine) => noteAudit(ctx.req, { engine: engine.name }),
   });
   if (!name) noteAudit(ctx.req, { object: result.id.slice(0, 12) });
   sendJson(ctx.res, 201, { Id: result.id, Warnings: result.warnings });

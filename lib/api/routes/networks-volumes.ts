@@ -12,7 +12,6 @@ import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import { noteAudit } from '../audit';
 import type { RequestContext, Router } from '../router';
-import { emptyRequest } from '../../scheduler/request';
 
 interface Located<T> {
   engine: Engine;
@@ -98,14 +97,8 @@ async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   if (typeof body.Name !== 'string' || !body.Name) throw badRequest('network name is required');
   noteAudit(ctx.req, { object: body.Name });
   const pinned = pinnedEngine(cluster, body.Name);
-  let engine = pinned.engine;
-  if (!engine) {
-    const node = cluster.scheduler.selectNodes(emptyRequest(), cluster.nodes())[0];
-    engine = cluster.engineForNode(node);
-  }
-  if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
-  noteAudit(ctx.req, { engine: engine.name });
-  const target = engine;
+  const target = pinned.engine ?? cluster.place({}).engines[0];
+  noteAudit(ctx.req, { engine: target.name });
   const response = ensureOk(await target.request('POST', '/networks/create', { body: { ...body, Name: pinned.name }, apiVersion: ctx.apiVersion }));
   await target.refreshList('networks').catch(() => undefined);
   sendJson(ctx.res, 201, JSON.parse(response.body.toString('utf8')));
