@@ -130,7 +130,8 @@ async function main(): Promise<void> {
   if (options.only !== 'overhead') {
     for (const m of managers) {
       try {
-        m.scale = await runScale(m.label, m.command, options.scale, progress);
+        // Only the manager under test is known to take --metrics-addr (a comparison may be classic swarm).
+        m.scale = await runScale(m.label, m.command, { ...options.scale, metrics: m === managers[0] }, progress);
       } catch (err) {
         failures.push(`scale (${m.label}): ${(err as Error).message}`);
         progress.log(`scale benchmark for ${m.label} failed: ${(err as Error).message}`);

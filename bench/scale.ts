@@ -8,7 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { waitAllHealthy } from './lib/cluster-info';
-import { expectOk } from './lib/http-client';
+import { ApiClient, expectOk } from './lib/http-client';
+import { freePort } from '../testbed/ports';
 import { tailLines } from '../testbed/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
 import { procStats } from './lib/proc-stats';
@@ -26,6 +27,8 @@ export interface ScaleOptions {
   discovery: 'nodes' | 'file';
   healthyTimeoutMs: number;
   checkpoints: number[];
+  /** Starts the manager with --metrics-addr and samples GET /metrics at each checkpoint (swarm-ts only). */
+  metrics?: boolean;
 }
 
 export interface ScaleCheckpoint {
@@ -45,6 +48,12 @@ export interface ScaleCheckpoint {
   ps: Summary;
   psMB: number;
   info: Summary;
+  /** GET /metrics on --metrics-addr (when options.metrics): scrape time and exposition size. */
+  metrics?: Summary;
+  metricsKB?: number;
+  /** The manager's CPU time per request (from /proc, over all samples): robust to a loaded machine, unlike latency. */
+  metricsCpuMs?: number;
+  infoCpuMs?: number;
   rssMB: number;
   cpuSec: number;
 }
@@ -78,7 +87,9 @@ export async function runScale(label: string, command: string, options: ScaleOpt
   let manager: RunningManager | undefined;
   try {
     const discovery = options.discovery === 'file' ? `file://${discoveryFile}` : `nodes://${sims.range}`;
-    manager = await startManagerCommand(label, command, discovery);
+    const metricsPort = options.metrics ? await freePort() : 0;
+    manager = await startManagerCommand(label, metricsPort ? `${command} --metrics-addr 127.0.0.1:${metricsPort}` : command, discovery);
+    const metricsClient = metricsPort ? new ApiClient(metricsPort) : undefined;
     const result: ScaleResult = {
       manager: label, command, engines: options.engines, containers: options.containers, latencyMs: options.latencyMs,
       concurrency: options.concurrency, discovery, healthyMs: NaN, idle: { rssMB: NaN, cpuSec: NaN }, checkpoints: [],
@@ -142,16 +153,18 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       const sampled = await sampleCheckpoint(m, options.samples, (i) =>
         progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
+      const scraped = metricsClient ? await sampleMetrics(metricsClient, options.samples, m.pid) : undefined;
       const single = summarize(probe);
       const createStart = summarize(segment);
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
         singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
-        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, ...pick(procStats(m.pid)),
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)),
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
-          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, RSS ${procStats(m.pid).rssMB} MB`,
+          `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, ` +
+          (scraped ? `/metrics p50 ${scraped.summary.p50} ms p99 ${scraped.summary.p99} ms (${scraped.kb} KB; manager CPU ${scraped.cpuMs} ms per scrape vs ${sampled.infoCpuMs} ms per info), ` : '') + `RSS ${procStats(m.pid).rssMB} MB`,
       );
       if (result.aborted) break;
     }
@@ -177,7 +190,7 @@ async function sampleCheckpoint(
   manager: RunningManager,
   samples: number,
   onSample: (i: number) => void,
-): Promise<{ ps: Summary; psMB: number; listed: number; info: Summary }> {
+): Promise<{ ps: Summary; psMB: number; listed: number; info: Summary; infoCpuMs: number }> {
   const ps: number[] = [];
   const info: number[] = [];
   let listed = 0;
@@ -190,11 +203,27 @@ async function sampleCheckpoint(
     if (last) listed = (JSON.parse(res.body!.toString('utf8')) as unknown[]).length;
     onSample(i + 1);
   }
+  const cpuBefore = procStats(manager.pid).cpuSec;
   for (let i = 0; i < samples; i++) {
     info.push(expectOk(await manager.client.request('GET', '/info', { timeoutMs: 60_000 }), 'GET /info').ms);
     onSample(samples + i + 1);
   }
-  return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info) };
+  const infoCpuMs = Math.round(((procStats(manager.pid).cpuSec - cpuBefore) * 1000 * 10) / samples) / 10;
+  return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info), infoCpuMs };
+}
+
+/** GET /metrics `samples` times: what a Prometheus scrape costs at this fill level. */
+async function sampleMetrics(client: ApiClient, samples: number, pid: number): Promise<{ summary: Summary; kb: number; cpuMs: number }> {
+  const times: number[] = [];
+  let bytes = 0;
+  const cpuBefore = procStats(pid).cpuSec;
+  for (let i = 0; i < samples; i++) {
+    const res = expectOk(await client.request('GET', '/metrics', { timeoutMs: 60_000 }), 'GET /metrics');
+    times.push(res.ms);
+    bytes = res.bytes;
+  }
+  const cpuMs = Math.round(((procStats(pid).cpuSec - cpuBefore) * 1000 * 10) / samples) / 10;
+  return { summary: summarize(times), kb: Math.round(bytes / 1024), cpuMs };
 }
 
 function pick(stats: { rssMB: number; cpuSec: number }): { rssMB: number; cpuSec: number } {

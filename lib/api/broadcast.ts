@@ -1,91 +1,154 @@
 /**
- * Sends one client request to several engines (image pull, import, load): the request body is
- * streamed to all of them at once (paced by the slowest), and their JSON progress streams are
- * merged into one, each message naming its node. Nothing is buffered beyond a chunk.
+ * Sends one client request to several engines (image pull, import, load) with at most
+ * `parallelism` engines at a time, and merges their JSON progress streams into one a person can
+ * read (see ProgressAggregator): one line per layer with counts of engines, each text once, and
+ * a closing error naming the engines that failed, grouped by message.
+ *
+ * The request body (import, load) is streamed to every engine at once, paced by the slowest,
+ * when all engines fit in one wave. With more engines than `parallelism` it is first written to
+ * a temporary file (disk, not memory) that each wave reads again; the file is removed at the end.
  */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
 import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine';
+import { runLimited } from '../engine/engine';
 import { parseMessage } from '../engine/client';
+import { metrics } from '../metrics/registry';
 import { engineUrl, type ForwardContext } from './forward';
+import { noteAudit } from './audit';
+import { ProgressAggregator, type ProgressMessage } from './progress';
+import { log } from '../log';
 
-interface Outcome {
-  engine: Engine;
-  error?: string;
+
+export interface BroadcastOptions {
+  /** What the progress lines call the operation ("pull", "import", "load"). */
+  operation: string;
+  /** Whether the client's request body is sent to every engine. */
+  withBody: boolean;
+  parallelism: number;
+  onDone?: () => void;
 }
 
-/** Prefixes a progress message with its node so per-node progress stays readable. */
-function tagMessage(engine: Engine, line: string): string {
-  let msg: Record<string, unknown>;
-  try {
-    msg = JSON.parse(line) as Record<string, unknown>;
-  } catch {
-    return JSON.stringify({ stream: `${engine.name}: ${line}\n` });
-  }
-  if (typeof msg.stream === 'string') msg.stream = `${engine.name}: ${msg.stream}`;
-  if (typeof msg.status === 'string') msg.id = msg.id ? `${engine.name}: ${String(msg.id)}` : engine.name;
-  return JSON.stringify(msg);
+/** Where each engine's request body comes from. */
+type BodySource = { kind: 'none' } | { kind: 'tee'; upstreams: http.ClientRequest[] } | { kind: 'file'; file: string };
+
+const bytesIn = metrics.forwardedBytes.labels({ kind: 'broadcast', direction: 'client_to_engine' });
+const bytesOut = metrics.forwardedBytes.labels({ kind: 'broadcast', direction: 'engine_to_client' });
+
+export function broadcast(ctx: ForwardContext, engines: Engine[], enginePath: string, options: BroadcastOptions): void {
+  void run(ctx, engines, enginePath, options).catch((err: Error) => {
+    log.warn('Broadcast failed', { path: enginePath, error: err.message });
+    if (!ctx.res.writableEnded) ctx.res.end(JSON.stringify({ errorDetail: { message: err.message }, error: err.message }) + '\n');
+  });
 }
 
-export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, withBody: boolean, onDone?: () => void): void {
+async function run(ctx: ForwardContext, engines: Engine[], enginePath: string, options: BroadcastOptions): Promise<void> {
   const { req, res } = ctx;
+  noteAudit(req, { engines: engines.length });
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
+  const write = (message: ProgressMessage): void => {
+    if (!res.writableEnded) res.write(JSON.stringify(message) + '\n');
+  };
+  const progress = new ProgressAggregator(options.operation, engines.length, write);
+  const parallelism = Math.max(1, options.parallelism);
+  let body: BodySource = { kind: 'none' };
+  let spooled: string | undefined;
+  if (options.withBody && engines.length > parallelism) {
+    spooled = await spoolBody(req);
+    body = { kind: 'file', file: spooled };
+  } else if (options.withBody) {
+    body = { kind: 'tee', upstreams: [] };
+  }
+  try {
+    // With a tee, every engine's request must exist before the body flows: runLimited starts
+    // all of them synchronously (parallelism >= engines here).
+    const done = runLimited(engines, parallelism, async (engine) => {
+      progress.engineStarted();
+      const error = await sendTo(ctx, engine, enginePath, body, progress);
+      metrics.broadcastEngines.inc({ operation: options.operation, result: error ? 'failed' : 'succeeded' });
+      progress.engineDone(engine.name, error);
+    });
+    if (body.kind === 'tee') teeBody(req, body.upstreams);
+    await done;
+  } finally {
+    if (spooled) fs.rm(path.dirname(spooled), { recursive: true, force: true }, () => undefined);
+  }
+  const error = progress.finish();
+  if (error) write({ errorDetail: { message: error }, error });
+  res.end();
+  options.onDone?.();
+}
+
+/** One engine's request; resolves with its error message, if it failed. */
+function sendTo(ctx: ForwardContext, engine: Engine, enginePath: string, body: BodySource, progress: ProgressAggregator): Promise<string | undefined> {
+  const { req } = ctx;
   const headers: http.OutgoingHttpHeaders = {};
   for (const name of ['content-type', 'x-registry-auth', 'x-registry-config']) if (req.headers[name]) headers[name] = req.headers[name];
-  if (withBody) headers['transfer-encoding'] = 'chunked';
-  const upstreams: http.ClientRequest[] = [];
-  const outcomes = engines.map((engine) => new Promise<Outcome>((resolve) => {
+  if (body.kind !== 'none') headers['transfer-encoding'] = 'chunked';
+  return new Promise((resolve) => {
     const transport = engine.client.protocol === 'https' ? https : http;
-    const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', engineUrl(engine, path, ctx.query, ctx.apiVersion), headers), (response) => {
+    const upstream = transport.request(engine.client.requestOptions(req.method ?? 'POST', engineUrl(engine, enginePath, ctx.query, ctx.apiVersion), headers), (response) => {
       const status = response.statusCode ?? 500;
       if (status >= 400) {
         // An error answer is one JSON document, not a progress stream.
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ engine, error: parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}` }));
-        response.on('error', (err) => resolve({ engine, error: err.message }));
+        response.on('end', () => resolve(parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}`));
+        response.on('error', (err) => resolve(err.message));
         return;
       }
       let buffered = '';
       let lastError: string | undefined;
+      const handleLine = (line: string): void => {
+        const parsed = safeParse(line);
+        if (!parsed) progress.add(engine.name, { stream: `${line}\n` });
+        else if (parsed.error) lastError = String(parsed.error);
+        else progress.add(engine.name, parsed);
+      };
       response.on('data', (chunk: Buffer) => {
+        bytesOut.inc(chunk.length);
         buffered += chunk.toString('utf8');
         let nl: number;
         while ((nl = buffered.indexOf('\n')) >= 0) {
           const line = buffered.slice(0, nl).trim();
           buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          const parsed = safeParse(line);
-          if (parsed?.error) lastError = String(parsed.error);
-          else res.write(tagMessage(engine, line) + '\n');
+          if (line) handleLine(line);
         }
       });
       response.on('end', () => {
-        if (buffered.trim()) res.write(tagMessage(engine, buffered.trim()) + '\n');
+        if (buffered.trim()) handleLine(buffered.trim());
         engine.recordSuccess();
-        resolve({ engine, error: lastError });
+        resolve(lastError);
       });
-      response.on('error', (err) => resolve({ engine, error: err.message }));
+      response.on('error', (err) => resolve(err.message));
     });
     upstream.on('error', (err) => {
       engine.recordFailure(err);
-      resolve({ engine, error: err.message });
+      resolve(err.message);
     });
-    if (!withBody) upstream.end();
-    else upstreams.push(upstream);
-  }));
-  if (withBody) teeBody(req, upstreams);
-  void Promise.all(outcomes).then((results) => {
-    const failed = results.filter((r) => r.error);
-    if (failed.length > 0) {
-      const message = failed.map((f) => `${f.engine.name}: ${f.error}`).join('; ');
-      res.write(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
+    if (body.kind === 'none') upstream.end();
+    else if (body.kind === 'tee') body.upstreams.push(upstream);
+    else {
+      const file = fs.createReadStream(body.file);
+      file.on('data', (chunk) => bytesIn.inc(chunk.length));
+      file.on('error', (err) => upstream.destroy(err));
+      file.pipe(upstream);
     }
-    res.end();
-    onDone?.();
   });
+}
+
+/** Writes the client's body to a private temporary file; returns its path. */
+async function spoolBody(req: IncomingMessage): Promise<string> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'swarm-broadcast-'));
+  const file = path.join(dir, 'body');
+  await pipeline(req, fs.createWriteStream(file, { mode: 0o600 }));
+  return file;
 }
 
 /** Writes the client body to every upstream, pausing the client while any upstream is full. */
@@ -101,6 +164,7 @@ function teeBody(req: IncomingMessage, upstreams: http.ClientRequest[]): void {
   req.on('data', (chunk: Buffer) => {
     for (const upstream of upstreams) {
       if (upstream.destroyed) continue;
+      bytesIn.inc(chunk.length);
       if (!upstream.write(chunk)) full.add(upstream);
     }
     if (full.size > 0) req.pause();
@@ -109,9 +173,10 @@ function teeBody(req: IncomingMessage, upstreams: http.ClientRequest[]): void {
   req.on('error', () => upstreams.forEach((u) => u.destroy()));
 }
 
-function safeParse(line: string): Record<string, unknown> | undefined {
+function safeParse(line: string): ProgressMessage | undefined {
   try {
-    return JSON.parse(line) as Record<string, unknown>;
+    const parsed = JSON.parse(line) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as ProgressMessage) : undefined;
   } catch {
     return undefined;
   }

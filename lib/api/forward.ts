@@ -15,9 +15,16 @@ import httpProxy from 'http-proxy';
 import type { Engine } from '../engine/engine';
 import { sendError } from './errors';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
+import { noteAudit } from './audit';
 import type { RequestContext } from './router';
 
 const proxy = httpProxy.createProxyServer({ xfwd: false, ws: false });
+
+const toClient = metrics.forwardedBytes.labels({ kind: 'forward', direction: 'engine_to_client' });
+const toEngine = metrics.forwardedBytes.labels({ kind: 'forward', direction: 'client_to_engine' });
+const hijackToClient = metrics.forwardedBytes.labels({ kind: 'hijack', direction: 'engine_to_client' });
+const hijackToEngine = metrics.forwardedBytes.labels({ kind: 'hijack', direction: 'client_to_engine' });
 
 /** The engine-side URL: the path under the API version to speak, plus the client's query. */
 export function engineUrl(engine: Engine, path: string, query: URLSearchParams, apiVersion: string): string {
@@ -48,6 +55,7 @@ proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
   if (!state) return;
   state.status = proxyRes.statusCode ?? 0;
   state.engine.recordSuccess();
+  proxyRes.on('data', (chunk: Buffer) => toClient.inc(chunk.length));
   // Long-running streams (logs -f, stats, wait) must get their headers before any data. This
   // event fires before http-proxy copies the engine's headers, so flush right after it has.
   process.nextTick(() => {
@@ -62,12 +70,15 @@ export function forward(ctx: ForwardContext, engine: Engine, path: string, optio
   const target = (socketPath ? { socketPath } : { host, port, protocol: `${engine.client.protocol}:` }) as httpProxy.ServerOptions['target'];
   const state: InFlight = { engine, res, status: 0 };
   inFlight.set(req, state);
+  noteAudit(req, { engine: engine.name });
   res.once('close', () => options.onDone?.(state.status));
   proxy.web(req, res, { target, agent: engine.client.agent, secure: engine.client.tls?.verify ?? true }, (err) => {
     engine.recordFailure(err);
     log.warn('Forwarding to engine failed', { node: engine.name, addr: engine.addr, error: err.message });
     sendError(res, 500, `Error from engine ${engine.name} (${engine.addr}): ${err.message}`);
   });
+  // After proxy.web has piped the body: counting must not start the flow before the pipe exists.
+  req.on('data', (chunk: Buffer) => toEngine.inc(chunk.length));
 }
 
 /** Pipes a hijacked client connection to the engine, replaying the request line and headers. */
@@ -75,6 +86,7 @@ export function hijack(ctx: HijackContext, engine: Engine, path: string): void {
   const { req, socket: clientSocket, head } = ctx;
   const { host = '127.0.0.1', port = 2375, socketPath } = engine.client.endpoint;
   const tlsFiles = engine.client.tls;
+  noteAudit(req, { engine: engine.name });
   const onConnect = (): void => {
     const lines = [`${req.method} ${engineUrl(engine, path, ctx.query, ctx.apiVersion)} HTTP/1.1`];
     for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
@@ -83,6 +95,8 @@ export function hijack(ctx: HijackContext, engine: Engine, path: string): void {
     engine.recordSuccess();
     clientSocket.pipe(upstream);
     upstream.pipe(clientSocket);
+    clientSocket.on('data', (chunk: Buffer) => hijackToEngine.inc(chunk.length));
+    upstream.on('data', (chunk: Buffer) => hijackToClient.inc(chunk.length));
   };
   const upstream: net.Socket = socketPath
     ? net.connect({ path: socketPath, allowHalfOpen: true }, onConnect)

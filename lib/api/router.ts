@@ -24,6 +24,8 @@ export type UpgradeHandler = (ctx: Omit<RequestContext, 'res'> & { socket: Duple
 
 interface Route {
   method: string;
+  /** The pattern as written, e.g. `/containers/{name}/start`: the route class in metrics and audit. */
+  pattern: string;
   regex: RegExp;
   keys: string[];
   handler: Handler;
@@ -44,7 +46,7 @@ export class Router {
       keys.push(key);
       return '(.+)';
     });
-    this.routes.push({ method, regex: new RegExp(`^${source}$`), keys, handler, upgrade });
+    this.routes.push({ method, pattern, regex: new RegExp(`^${source}$`), keys, handler, upgrade });
     return this;
   }
 

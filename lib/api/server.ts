@@ -20,6 +20,11 @@ import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
 import { log } from '../log';
 import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy } from './replica';
+import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast-limits';
+import { metrics } from '../metrics/registry';
+import { readiness } from '../metrics/cluster-metrics';
+import { isMutating, writeAudit } from './audit';
+import { sendJson } from './errors';
 
 export interface ServerTls {
   cert: Buffer;
@@ -37,7 +42,12 @@ export interface ApiServerOptions {
   replica?: ReplicaProxy;
 }
 
-export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
+export interface RouterOptions {
+  /** Engines served at once by pull/import/load (--broadcast-parallelism). */
+  broadcastParallelism: number;
+}
+
+export function buildRouter(cluster: Cluster, info: ManagerInfo, options: RouterOptions = { broadcastParallelism: DEFAULT_BROADCAST_PARALLELISM }): Router {
   const router = new Router();
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
@@ -45,9 +55,16 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   buildRoutes(router, cluster);
   containerRoutes(router, cluster, execOwners);
   execRoutes(router, cluster, execOwners);
-  imageRoutes(router, cluster);
+  imageRoutes(router, cluster, options.broadcastParallelism);
   networkVolumeRoutes(router, cluster);
+  router.get('/readyz', (ctx) => sendReadiness(cluster, ctx.res));
   return router;
+}
+
+/** Readiness for load balancers and HEALTHCHECKs: 200 when ready, else 503 saying why. */
+export function sendReadiness(cluster: Cluster, res: http.ServerResponse): void {
+  const verdict = readiness(cluster);
+  sendJson(res, verdict.ready ? 200 : 503, { status: verdict.ready ? 'ready' : 'not ready', ...verdict });
 }
 
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
@@ -94,20 +111,39 @@ export class ApiServer {
         return;
       }
     }
+    const startedAt = process.hrtime.bigint();
+    const method = req.method ?? 'GET';
+    let pattern = 'unmatched';
+    let params: Record<string, string> = {};
+    let query = new URLSearchParams();
+    let error: string | undefined;
+    res.once('close', () => {
+      const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9;
+      const status = res.statusCode;
+      metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, seconds);
+      // A replica's forwarded calls are audited by the primary that serves them.
+      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+    });
     try {
-      const { apiVersion, path, query } = parseUrl(req.url ?? '/');
-      if (this.options.replica && !servedByReplica(path)) {
+      const parsed = parseUrl(req.url ?? '/');
+      query = parsed.query;
+      if (this.options.replica && !servedByReplica(parsed.path)) {
+        pattern = 'forwarded to primary';
         const outcome = await this.options.replica.forward(req, res);
         if (!outcome.local) return;
+        pattern = 'unmatched';
         if (outcome.replay) req = outcome.replay;
       }
-      const { found } = this.router.match(req.method ?? 'GET', path);
-      if (!found) throw new ApiError(404, `page not found: ${req.method} ${path}`);
-      const ctx: RequestContext = { req, res, params: found.params, query, path, apiVersion };
+      const { found } = this.router.match(method, parsed.path);
+      if (!found) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
+      pattern = found.route.pattern;
+      params = found.params;
+      const ctx: RequestContext = { req, res, params: found.params, query, path: parsed.path, apiVersion: parsed.apiVersion };
       await found.route.handler(ctx);
     } catch (err) {
       const status = statusOf(err);
-      if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error: (err as Error).message });
+      error = (err as Error).message ?? String(err);
+      if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error });
       if (err instanceof NotPrimaryError && !res.headersSent) res.setHeader(NOT_PRIMARY_HEADER, 'true');
       sendError(res, status, (err as Error).message ?? String(err));
     }
@@ -116,15 +152,33 @@ export class ApiServer {
   /** `Upgrade: tcp` requests (attach, exec start): routed to the handler's raw-socket path. */
   async handleUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     socket.on('error', () => undefined);
+    const startedAt = process.hrtime.bigint();
+    const method = req.method ?? 'POST';
+    let pattern = 'unmatched';
+    let params: Record<string, string> = {};
+    let query = new URLSearchParams();
+    let status = 101;
+    let error: string | undefined;
+    socket.once('close', () => {
+      metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, Number(process.hrtime.bigint() - startedAt) / 1e9);
+      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+    });
     try {
-      const { apiVersion, path, query } = parseUrl(req.url ?? '/');
-      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) return;
-      const { found } = this.router.match(req.method ?? 'GET', path);
-      if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${req.method} ${path}`);
-      await found.route.upgrade({ req, socket, head, params: found.params, query, path, apiVersion });
+      const parsed = parseUrl(req.url ?? '/');
+      query = parsed.query;
+      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) {
+        pattern = 'forwarded to primary';
+        return;
+      }
+      const { found } = this.router.match(method, parsed.path);
+      if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
+      pattern = found.route.pattern;
+      params = found.params;
+      await found.route.upgrade({ req, socket, head, params: found.params, query, path: parsed.path, apiVersion: parsed.apiVersion });
     } catch (err) {
       const body = JSON.stringify({ message: (err as Error).message });
-      const status = statusOf(err);
+      status = statusOf(err);
+      error = (err as Error).message;
       const extra = err instanceof NotPrimaryError ? `X-Swarm-Not-Primary: true\r\n` : '';
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }

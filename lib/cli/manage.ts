@@ -13,6 +13,11 @@ import { Scheduler } from '../scheduler/scheduler';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { log } from '../log';
+import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast-limits';
+import { isHostPort } from '../host-port';
+import { OpsServer } from '../dashboard/server';
+import { registerClusterMetrics } from '../metrics/cluster-metrics';
+import { metrics, setLeadership, startProcessMetrics } from '../metrics/registry';
 import { createStore } from '../kv';
 import { isStoreBackend, storeConfig } from '../kv/config';
 import type { Store } from '../kv/store';
@@ -42,6 +47,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'address of the swarm manager joining the cluster' },
   { name: 'refresh-on-node-filter', type: 'boolean', default: false, help: 'accepted for compatibility (state is kept current from engine events)' },
   { name: 'container-name-refresh-filter', type: 'string', default: '', help: 'accepted for compatibility (state is kept current from engine events)' },
+  { name: 'metrics-addr', type: 'string', default: '', help: 'serve Prometheus /metrics, /readyz and the live cluster page on host:port (off by default)' },
+  { name: 'broadcast-parallelism', type: 'string', default: String(DEFAULT_BROADCAST_PARALLELISM), help: 'engines served at once by docker pull, import and load' },
   DISCOVERY_OPT_FLAG,
 ];
 
@@ -146,6 +153,10 @@ export const manageCommand: Command = {
     }
     const replicationTtlMs = durationFlag(v, 'replication-ttl');
     if (!(replicationTtlMs > 0)) throw new UsageError('--replication-ttl should be a positive number');
+    const metricsAddr = String(v['metrics-addr'] ?? '');
+    if (metricsAddr && !isHostPort(metricsAddr)) throw new UsageError(`--metrics-addr: expected host:port, got "${metricsAddr}"`);
+    const broadcastParallelism = Number(v['broadcast-parallelism']);
+    if (!Number.isInteger(broadcastParallelism) || broadcastParallelism <= 0) throw new UsageError('--broadcast-parallelism must be a positive integer');
     const tls = loadTls(v);
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
     const replication = v.replication ? replicationStore(discoveryUrl, v, replicationTtlMs) : undefined;
@@ -157,15 +168,29 @@ export const manageCommand: Command = {
     const router = buildRouter(cluster, {
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => role.view(),
+    }, { broadcastParallelism });
+    // Leadership as /metrics, /readyz and the page see it; a change of primary is a failover.
+    setLeadership(() => ({ replicated: Boolean(leadership), leader: role.isPrimary(), primary: role.primaryAddress() ?? '' }));
+    let lastPrimary = role.primaryAddress() ?? '';
+    role.on('change', () => {
+      const primary = role.isPrimary() ? 'self' : role.primaryAddress() ?? '';
+      if (primary && lastPrimary && primary !== lastPrimary) metrics.leaderFailovers.inc();
+      if (primary) lastPrimary = primary;
     });
+    const ops = metricsAddr ? new OpsServer(cluster, metricsAddr) : undefined;
     // A client request at a replica waits for a primary up to one lock TTL (a crashed primary's
     // lock expiring) plus 5 s for the election, then gets a 503.
     const replica = leadership ? new ReplicaProxy(role, { waitMs: replicationTtlMs + 5000, tls: tls.server }) : undefined;
     const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server, replica });
     try {
       await server.listen();
+      if (ops) {
+        startProcessMetrics();
+        registerClusterMetrics(cluster);
+        await ops.listen();
+      }
     } catch (err) {
-      await cluster.close();
+      await Promise.all([server.close(), cluster.close()]);
       throw new UsageError((err as Error).message);
     }
     cluster.watch(discovery);
@@ -187,7 +212,7 @@ export const manageCommand: Command = {
         await new Promise((r) => setTimeout(r, 1000));
       }
       await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
-      await Promise.race([Promise.all([cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([Promise.all([ops?.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -17,6 +17,8 @@ import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/reso
 import type { SchedulerOptions } from '../scheduler/options';
 import { ApiError } from '../errors';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
+import { describeRanking, PlacementRefused } from '../scheduler/scheduler';
 
 export interface ClusterOptions {
   engine: EngineOptions;
@@ -29,6 +31,17 @@ export interface PlaceOptions {
   name?: string;
   /** Engines not to consider (rescheduling skips the engine that failed). */
   exclude?: ReadonlySet<Engine>;
+  /** Told the request's swarm expressions before placing (the audit line keeps them even on refusal). */
+  onExpressions?: (expressions: string[]) => void;
+}
+
+/** The request's scheduling expressions as the user wrote them (`constraint:disk==ssd`), for the audit log. */
+export function placementExpressions(request: PlacementRequest): string[] {
+  return [
+    ...request.constraints.map((e) => `constraint:${e}`),
+    ...request.affinities.map((e) => `affinity:${e}`),
+    ...request.whitelists.map((e) => `whitelist:${e}`),
+  ];
 }
 
 /** Where something new should go: see Cluster.place. */
@@ -65,13 +78,14 @@ export class Cluster {
   readonly createBodies = new Map<string, CreateBody>();
   /** Last discovery failure, shown in `docker info` while the store is unreachable. */
   discoveryError = '';
+  /** Whether discovery has delivered a list at least once (readiness). */
+  discoveryAnswered = false;
   private readonly pending = new Map<string, PendingCreate>();
   private readonly nodeCache = new WeakMap<Engine, { generation: number; node: SchedulerNode }>();
   private readonly nodeContainers = new WeakMap<ContainerRecord, NodeContainer>();
   private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private discovery?: Discovery;
-  private discoveryAnswered = false;
 
   /** `scheduler` (filters + strategy) is built once by `manage` and used for every placement. */
   constructor(readonly options: ClusterOptions, private readonly scheduler: Scheduler) {}
@@ -94,6 +108,7 @@ export class Cluster {
       },
       onError: (error) => {
         this.discoveryError = error.message;
+        metrics.discoveryErrors.inc();
         log.error(`Discovery error: ${error.message}`);
       },
     });
@@ -300,8 +315,25 @@ export class Cluster {
     const { request, body } = buildPlacementRequest(spec, options.name);
     const excluded = options.exclude;
     const nodes = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
+    options.onExpressions?.(placementExpressions(request));
+    let ranked: SchedulerNode[];
+    try {
+      const explained = this.scheduler.place(request, nodes);
+      ranked = explained.ranked;
+      if (log.isDebug()) {
+        log.debug(`Placement: ${describeRanking(this.scheduler.strategy.name, ranked)}`, {
+          name: options.name, image: request.image,
+          filters: explained.steps.map((s) => `${s.filter} ${s.before}->${s.before - s.removed.length}`).join(', '),
+          droppedSoft: explained.droppedSoft.length > 0 ? explained.droppedSoft : undefined,
+        });
+      }
+    } catch (err) {
+      if (err instanceof PlacementRefused) metrics.placementRefusals.inc({ filter: err.filter });
+      else if ((err as { status?: number }).status === 503) metrics.placementRefusals.inc({ filter: 'none' });
+      throw err;
+    }
     const engines: Engine[] = [];
-    for (const node of this.scheduler.selectNodes(request, nodes)) {
+    for (const node of ranked) {
       const engine = this.engines.get(node.addr);
       if (engine) engines.push(engine);
     }

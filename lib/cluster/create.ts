@@ -12,6 +12,7 @@ import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
 
 export interface CreateResult {
   engine: Engine;
@@ -32,6 +33,9 @@ function imageOnEngine(engine: Engine, image: string): boolean {
 export interface CreateOptions {
   /** Engines not to place on (rescheduling skips the failed one). */
   exclude?: ReadonlySet<Engine>;
+  /** Told the swarm expressions, then each engine tried (the audit line). */
+  onExpressions?: (expressions: string[]) => void;
+  onEngine?: (engine: Engine) => void;
 }
 
 /**
@@ -46,7 +50,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const { engines: candidates, request, body } = cluster.place(input, { name: bareName, exclude: options.exclude });
+  const { engines: candidates, request, body } = cluster.place(input, { name: bareName, exclude: options.exclude, onExpressions: options.onExpressions });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
 
@@ -54,6 +58,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   let lastError: ApiError | undefined;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
     const engine = attempts[attempt];
+    options.onEngine?.(engine);
     const release = cluster.reserve(engine, {
       id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
@@ -68,6 +73,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        metrics.placements.inc({ engine: engine.name });
         if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }

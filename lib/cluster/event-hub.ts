@@ -36,6 +36,14 @@ export class EventHub {
     return ordered.filter((e) => e.timeNano >= sinceNano && e.timeNano <= untilNano);
   }
 
+  /** The last `count` events, oldest first. */
+  recent(count: number): DockerEvent[] {
+    const n = Math.min(count, this.history.length);
+    const out: DockerEvent[] = [];
+    for (let i = n; i > 0; i--) out.push(this.history[(this.next - i + this.history.length) % this.history.length]);
+    return out;
+  }
+
   subscribe(listener: EventListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -28,6 +28,7 @@ import type { Role } from '../leadership/leadership';
 import type { Store } from '../kv/store';
 import { normalizeKey } from '../kv/store';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
 
 export const RESCHEDULE_LABEL = 'com.docker.swarm.reschedule-policies';
 export const JOBS_DIR = 'docker/swarm/reschedule';
@@ -217,6 +218,7 @@ export class Rescheduler {
       const previous = from?.disown(job.oldId);
       try {
         const created = await createContainer(this.cluster, structuredClone(job.config), job.name, {}, undefined, { exclude: from ? new Set([from]) : undefined });
+        metrics.reschedules.inc({ result: 'rescheduled' });
         log.info(`Rescheduled container ${job.oldId.slice(0, 12)} from ${job.fromName} to ${created.engine.name} as ${created.id.slice(0, 12)}`, { name: job.name, swarmId: job.swarmId });
         this.cluster.publishClusterEvent('reschedule-create', job.swarmId, { name: job.name, container: created.id, 'from.node': job.fromName, 'from.container': job.oldId }, created.engine);
         const record = created.engine.containers.get(created.id);
@@ -250,6 +252,7 @@ export class Rescheduler {
   private failOnce(swarmId: string, message: string, engine?: Engine, name = ''): void {
     if (this.lastFailure.get(swarmId) === message) return;
     this.lastFailure.set(swarmId, message);
+    metrics.reschedules.inc({ result: 'failed' });
     log.warn(`Failed to reschedule container ${name || swarmId.slice(0, 12)}: ${message} (retried when the cluster changes)`, { swarmId });
     this.cluster.publishClusterEvent('reschedule-failed', swarmId, { name, error: message }, engine);
   }

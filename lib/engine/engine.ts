@@ -10,6 +10,7 @@ import { EngineClient, isConnectionError, type JsonResponse, type RequestOptions
 import { ContainerStore } from './container-store';
 import { containerFromInspect, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { log } from '../log';
+import { metrics } from '../metrics/registry';
 
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -68,6 +69,8 @@ export class Engine extends EventEmitter {
   private probeTimer?: NodeJS.Timeout;
   private eventStream?: Readable;
   private lastEventTime = 0;
+  /** Whether an event stream was ever open: later openings are reconnects (a metric). */
+  private eventStreamOpened = false;
   private stopped = false;
   private readonly inspecting = new Map<string, Promise<void>>();
   private readonly pendingLists = new Set<'images' | 'networks' | 'volumes'>();
@@ -248,6 +251,8 @@ export class Engine extends EventEmitter {
       (stream) => {
         if (this.stopped) return (stream as Readable).destroy();
         this.eventStream = stream as Readable;
+        if (this.eventStreamOpened) metrics.eventStreamReconnects.inc({ engine: this.name });
+        this.eventStreamOpened = true;
         let buffered = '';
         this.eventStream.on('data', (chunk: Buffer) => {
           buffered += chunk.toString('utf8');
@@ -451,6 +456,7 @@ export class Engine extends EventEmitter {
         await this.refreshAll(false);
         if (!this.eventStream) this.startEventMonitor();
       } catch (err) {
+        metrics.refreshFailures.inc({ engine: this.name });
         log.debug('Engine refresh failed', { name: this.name, addr: this.addr, error: (err as Error).message });
       }
       this.scheduleRefresh();

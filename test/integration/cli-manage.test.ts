@@ -53,6 +53,8 @@ describe('swarm CLI', function () {
       [['--discovery-opt', 'novalue'], /--discovery-opt must contain key=value strings/],
       [['-H', 'udp://1.2.3.4:5'], /unsupported protocol/],
       [['--nonsense'], /Unknown option '--nonsense'/],
+      [['--metrics-addr', '9323'], /--metrics-addr: expected host:port, got "9323"/],
+      [['--broadcast-parallelism', '0'], /--broadcast-parallelism must be a positive integer/],
       [['--replication'], /--advertise address must be provided when using --leader-election/],
       [['--replication', '--advertise', 'nope'], /--advertise should be of the form ip:port or hostname:port/],
       [['--replication', '--advertise', '127.0.0.1:3376'], /Leader election is only supported with consul, etcd and zookeeper discovery\./],

@@ -151,7 +151,7 @@ describe('scheduler through the manager (3 real engines)', function () {
           (err: { statusCode?: number; json?: { message?: string } }) => [err.statusCode, err.json?.message],
         );
       assert.deepEqual(await statusOf(['constraint:disk=ssd']), [400, "invalid constraint expression 'disk=ssd': one of operator ==, != is expected"]);
-      assert.deepEqual(await statusOf(['constraint:disk==tape']), [500, 'Unable to find a node that satisfies the following conditions \n[available container slots]\n[disk==tape]']);
+      assert.deepEqual(await statusOf(['constraint:disk==tape']), [500, 'Unable to find a node that satisfies the following conditions \n[available container slots]\n[disk==tape]\nconstraint filter removed 3 of 3 nodes: node-0, node-1, node-2']);
     });
 
     it('malformed: a 400 naming the expression', async () => {

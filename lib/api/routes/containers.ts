@@ -9,6 +9,7 @@ import { readBody, readJson, parseFilters } from '../body';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward, hijack } from '../forward';
 import { statusText } from '../format';
+import { noteAudit } from '../audit';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
 import type { CreateBody } from '../../docker-types';
 
@@ -154,7 +155,11 @@ async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid JSON body: expected an object');
   if (!body.Image) throw badRequest('Config cannot be empty in order to create a container');
   const name = ctx.query.get('name') ?? undefined;
-  const result = await createContainer(cluster, body, name || undefined, ctx.req.headers, ctx.apiVersion);
+  const result = await createContainer(cluster, body, name || undefined, ctx.req.headers, ctx.apiVersion, {
+    onExpressions: (expressions) => noteAudit(ctx.req, { expressions }),
+    onEngine: (engine) => noteAudit(ctx.req, { engine: engine.name }),
+  });
+  if (!name) noteAudit(ctx.req, { object: result.id.slice(0, 12) });
   sendJson(ctx.res, 201, { Id: result.id, Warnings: result.warnings });
 }
 
@@ -176,6 +181,7 @@ async function inspect(cluster: Cluster, ctx: RequestContext): Promise<void> {
  */
 async function action(cluster: Cluster, ctx: RequestContext, verb: string): Promise<void> {
   const { engine, container } = resolveContainer(cluster, ctx.params.name);
+  noteAudit(ctx.req, { engine: engine.name, object: container.name });
   const raw = await readBody(ctx.req);
   const query = ctx.query.toString();
   const path = `/containers/${container.id}${verb ? `/${verb}` : ''}${query ? `?${query}` : ''}`;
@@ -208,6 +214,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
 
 function forwardToContainer(cluster: Cluster, ctx: RequestContext, suffix: string, refresh = false): void {
   const { engine, container } = resolveContainer(cluster, ctx.params.name);
+  noteAudit(ctx.req, { object: container.name });
   forward(ctx, engine, `/containers/${container.id}/${suffix}`, {
     onDone: refresh ? () => void engine.refreshContainer(container.id).catch(() => undefined) : undefined,
   });
@@ -224,6 +231,7 @@ function rememberExec(execOwners: Map<string, Engine>, id: string, engine: Engin
 export function containerRoutes(router: Router, cluster: Cluster, execOwners: Map<string, Engine>): void {
   const attachUpgrade: UpgradeHandler = (ctx) => {
     const { engine, container } = resolveContainer(cluster, ctx.params.name);
+    noteAudit(ctx.req, { object: container.name });
     hijack(ctx, engine, `/containers/${container.id}/attach`);
   };
   router

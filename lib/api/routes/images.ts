@@ -1,6 +1,6 @@
 /**
  * /images/*: the merged image list from memory; reads forwarded to an engine holding the image;
- * pull/import/load broadcast to every healthy engine; tag and rmi applied on every holder.
+ * pull/import/load broadcast to every healthy engine (bounded parallelism, merged progress); tag and rmi applied on every holder.
  */
 import type { Cluster } from '../../cluster/cluster';
 import type { JsonResponse } from '../../engine/client';
@@ -77,7 +77,7 @@ function requireHealthy(cluster: Cluster): Engine[] {
   return engines;
 }
 
-export function imageRoutes(router: Router, cluster: Cluster): void {
+export function imageRoutes(router: Router, cluster: Cluster, broadcastParallelism: number): void {
   const refreshAll = (engines: Engine[]) => () => engines.forEach((e) => void e.refreshList('images').catch(() => undefined));
   router
     .get('/images/json', (ctx) => listImages(cluster, ctx))
@@ -85,11 +85,11 @@ export function imageRoutes(router: Router, cluster: Cluster): void {
       const engines = requireHealthy(cluster);
       const fromSrc = ctx.query.get('fromSrc');
       if (!ctx.query.get('fromImage') && !fromSrc) throw badRequest('fromImage or fromSrc is required');
-      broadcast(ctx, engines, '/images/create', fromSrc === '-', refreshAll(engines));
+      broadcast(ctx, engines, '/images/create', { operation: fromSrc ? 'import' : 'pull', withBody: fromSrc === '-', parallelism: broadcastParallelism, onDone: refreshAll(engines) });
     })
     .post('/images/load', (ctx) => {
       const engines = requireHealthy(cluster);
-      broadcast(ctx, engines, '/images/load', true, refreshAll(engines));
+      broadcast(ctx, engines, '/images/load', { operation: 'load', withBody: true, parallelism: broadcastParallelism, onDone: refreshAll(engines) });
     })
     .get('/images/search', (ctx) => forward(ctx, requireHealthy(cluster)[0], '/images/search'))
     .get('/images/get', (ctx) => {

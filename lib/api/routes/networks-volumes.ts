@@ -10,6 +10,7 @@ import type { NetworkRecord, VolumeRecord } from '../../engine/records';
 import { readJson, parseFilters } from '../body';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
+import { noteAudit } from '../audit';
 import type { RequestContext, Router } from '../router';
 
 interface Located<T> {
@@ -94,8 +95,10 @@ function listNetworks(cluster: Cluster, ctx: RequestContext): void {
 async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const body = await readJson<Record<string, unknown>>(ctx.req, {});
   if (typeof body.Name !== 'string' || !body.Name) throw badRequest('network name is required');
+  noteAudit(ctx.req, { object: body.Name });
   const pinned = pinnedEngine(cluster, body.Name);
   const target = pinned.engine ?? cluster.place({}).engines[0];
+  noteAudit(ctx.req, { engine: target.name });
   const response = ensureOk(await target.request('POST', '/networks/create', { body: { ...body, Name: pinned.name }, apiVersion: ctx.apiVersion }));
   await target.refreshList('networks').catch(() => undefined);
   sendJson(ctx.res, 201, JSON.parse(response.body.toString('utf8')));
@@ -123,6 +126,7 @@ async function createVolume(cluster: Cluster, ctx: RequestContext): Promise<void
   const body = await readJson<Record<string, unknown>>(ctx.req, {});
   const pinned = pinnedEngine(cluster, typeof body.Name === 'string' ? body.Name : '');
   const engines = pinned.engine ? [pinned.engine] : cluster.healthyEngines();
+  noteAudit(ctx.req, { object: pinned.name || undefined, engines: engines.length });
   if (engines.length === 0) throw new ApiError(503, 'No healthy node available in the cluster');
   const results = await onEngines(engines, (engine) => engine.client.request('POST', '/volumes/create', { body: { ...body, Name: pinned.name || undefined }, apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
   sendJson(ctx.res, 201, JSON.parse(results[0].response.body.toString('utf8')));

@@ -34,7 +34,8 @@ describe('scheduler', () => {
   it('builds classic\'s "Unable to find a node" error from the filters up to the failing one', () => {
     const r = request({ constraints: ['storage==tape'], portBindings: { '80/tcp': [{ HostPort: '80' }] }, affinities: ['zone!=x'] });
     assertSchedulerError(() => scheduler().selectNodes(r, nodes()), 500,
-      'Unable to find a node that satisfies the following conditions \n[port 80 (Bridge mode)]\n[available container slots]\n[zone!=x (soft=false)]\n[storage==tape]');
+      'Unable to find a node that satisfies the following conditions \n[port 80 (Bridge mode)]\n[available container slots]\n[zone!=x (soft=false)]\n[storage==tape]' +
+      '\nconstraint filter removed 3 of 3 nodes: node-1, node-2, node-3');
   });
 
   it('reports the health filter verbatim with 503', () => {
@@ -57,7 +58,8 @@ describe('scheduler', () => {
   });
 
   it('answers "no resources available to schedule container" when nothing is big enough', () => {
-    assertSchedulerError(() => scheduler().selectNodes(request({ memory: 1024 ** 4 }), nodes()), 500, 'no resources available to schedule container');
+    assertSchedulerError(() => scheduler().selectNodes(request({ memory: 1024 ** 4 }), nodes()), 500,
+      'no resources available to schedule container\nresources filter removed 3 of 3 nodes: node-1, node-2, node-3');
   });
 
   describe('soft expressions', () => {
@@ -90,7 +92,7 @@ describe('scheduler', () => {
     it('never rescue a request whose hard expressions fail; the error lists the hard ones', () => {
       const r = request({ constraints: ['storage==tape', 'zone==~a'] });
       assertSchedulerError(() => scheduler().selectNodes(r, nodes()), 500,
-        'Unable to find a node that satisfies the following conditions \n[available container slots]\n[storage==tape]');
+        'Unable to find a node that satisfies the following conditions \n[available container slots]\n[storage==tape]\nconstraint filter removed 3 of 3 nodes: node-1, node-2, node-3');
     });
 
     it('are dropped when they pin the request to a node without resources', () => {
