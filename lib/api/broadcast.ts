@@ -7,6 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IncomingMessage } from 'node:http';
 import type { Engine } from '../engine/engine';
+import split2 from 'split2';
 import { parseMessage } from '../engine/client';
 import { engineUrl, type ForwardContext } from './forward';
 
@@ -28,7 +29,7 @@ function tagMessage(engine: Engine, line: string): string {
   return JSON.stringify(msg);
 }
 
-export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, withBody: boolean, onDone?: () => void): void {
+export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, withBody: boolean, onDone?: () => Promise<unknown> | void): void {
   const { req, res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
@@ -48,22 +49,17 @@ export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, 
         response.on('error', (err) => resolve({ engine, error: err.message }));
         return;
       }
-      let buffered = '';
       let lastError: string | undefined;
-      response.on('data', (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (!line) continue;
-          const parsed = safeParse(line);
-          if (parsed?.error) lastError = String(parsed.error);
-          else res.write(tagMessage(engine, line) + '\n');
-        }
+      // split2 keeps a multi-byte UTF-8 character whole when it straddles two chunks.
+      const lines = response.pipe(split2());
+      lines.on('data', (raw: string) => {
+        const line = raw.trim();
+        if (!line) return;
+        const parsed = safeParse(line);
+        if (parsed?.error) lastError = String(parsed.error);
+        else res.write(tagMessage(engine, line) + '\n');
       });
-      response.on('end', () => {
-        if (buffered.trim()) res.write(tagMessage(engine, buffered.trim()) + '\n');
+      lines.on('end', () => {
         engine.recordSuccess();
         resolve({ engine, error: lastError });
       });
@@ -77,14 +73,15 @@ export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, 
     else upstreams.push(upstream);
   }));
   if (withBody) teeBody(req, upstreams);
-  void Promise.all(outcomes).then((results) => {
+  void Promise.all(outcomes).then(async (results) => {
     const failed = results.filter((r) => r.error);
     if (failed.length > 0) {
       const message = failed.map((f) => `${f.engine.name}: ${f.error}`).join('; ');
       res.write(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
     }
+    // Refreshed before the answer ends, so the client's next read sees the pulled/loaded image.
+    await Promise.resolve(onDone?.()).catch(() => undefined);
     res.end();
-    onDone?.();
   });
 }
 

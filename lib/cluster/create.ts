@@ -8,7 +8,9 @@ import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { provisionalContainer } from '../engine/records';
 import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
-import type { SchedulerNode } from '../scheduler/node';
+import { hasHardNodeConstraint } from '../scheduler/request-expressions';
+import { networkPin, softNodeConstraint } from './networks';
+import { whereImageIs } from './missing-image';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
 import { parseMessage } from '../engine/client';
@@ -25,10 +27,6 @@ function isMissingImage(status: number, message: string): boolean {
   return status === 404 && /no such image|not found|does not exist/i.test(message);
 }
 
-function imageOnNode(node: SchedulerNode, image: string): boolean {
-  const wanted = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
-  return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
-}
 
 export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
@@ -36,13 +34,20 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const { request, body } = buildPlacementRequest(input, bareName);
+  const pin = networkPin(cluster.healthyEngines(), input);
+  const placement = buildPlacementRequest(pin.body, bareName);
+  const body = placement.body;
+  let request = placement.request;
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
+  const nodePinned = hasHardNodeConstraint(request);
+  // Classic §3.7 step 4: a local network draws the container to its engine (soft, not saved).
+  if (pin.engines && !nodePinned) request = { ...request, constraints: [...request.constraints, softNodeConstraint(pin.engines)] };
 
   const candidates = cluster.scheduler.selectNodes(request, cluster.nodes());
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
+  let triedImage = false;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
     const node = attempts[attempt];
     const engine = cluster.engineForNode(node);
@@ -66,10 +71,10 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       const message = parseMessage(text);
       lastError = new ApiError(response.status, message);
       if (response.status === 409 || response.status === 400) throw lastError;
-      if (isMissingImage(response.status, message)) {
-        // Classic retried on a node that has the image; only if this one lacks it and another has it.
-        const holder = candidates.find((n) => !attempts.includes(n) && imageOnNode(n, request.image));
-        if (holder) attempts.push(holder);
+      if (isMissingImage(response.status, message) && !triedImage) {
+        triedImage = true;
+        const next = await whereImageIs(cluster, engine, request, { pinnedTo: pin.engines, nodePinned, auth: headers['x-registry-auth'] });
+        if (next) attempts.push(next);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
         const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
         log.warn(`Failed to create container: ${message}, retrying`, { node: engine.name });

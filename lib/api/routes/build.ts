@@ -34,7 +34,7 @@ function build(cluster: Cluster, ctx: RequestContext): void {
   if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
   const remaining = Object.fromEntries(Object.entries(buildArgs).filter(([key]) => !PLACEMENT_ARG.test(key)));
   if (raw) ctx.query.set('buildargs', JSON.stringify(remaining));
-  forward(ctx, engine, '/build', { onDone: () => void engine.refreshList('images').catch(() => undefined) });
+  forward(ctx, engine, '/build', { beforeEnd: () => engine.refreshList('images') });
 }
 
 function commit(cluster: Cluster, ctx: RequestContext): void {
@@ -42,7 +42,7 @@ function commit(cluster: Cluster, ctx: RequestContext): void {
   if (!ref) throw badRequest('container is required');
   const { engine, container } = resolveContainer(cluster, ref);
   ctx.query.set('container', container.id);
-  forward(ctx, engine, '/commit', { onDone: () => void engine.refreshList('images').catch(() => undefined) });
+  forward(ctx, engine, '/commit', { beforeEnd: () => engine.refreshList('images') });
 }
 
 export function buildRoutes(router: Router, cluster: Cluster): void {
