@@ -13,6 +13,8 @@ import { engineUrl, type ForwardContext } from './forward';
 
 interface Outcome {
   engine: Engine;
+  /** The engine's HTTP status when it refused the request before streaming. */
+  status?: number;
   error?: string;
 }
 
@@ -31,8 +33,14 @@ function tagMessage(engine: Engine, line: string): string {
 
 export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, withBody: boolean, onDone?: () => Promise<unknown> | void): void {
   const { req, res } = ctx;
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.flushHeaders();
+  // The 200 and its progress stream start with the first engine that accepts the request; if
+  // every engine refuses it up front, the client gets their status and message unchanged.
+  const start = (): void => {
+    if (res.headersSent) return;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+  };
+  const keepAlive = setTimeout(start, 1000);
   const headers: http.OutgoingHttpHeaders = {};
   for (const name of ['content-type', 'x-registry-auth', 'x-registry-config']) if (req.headers[name]) headers[name] = req.headers[name];
   if (withBody) headers['transfer-encoding'] = 'chunked';
@@ -45,10 +53,11 @@ export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, 
         // An error answer is one JSON document, not a progress stream.
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve({ engine, error: parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}` }));
+        response.on('end', () => resolve({ engine, status, error: parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}` }));
         response.on('error', (err) => resolve({ engine, error: err.message }));
         return;
       }
+      start();
       let lastError: string | undefined;
       // split2 keeps a multi-byte UTF-8 character whole when it straddles two chunks.
       const lines = response.pipe(split2());
@@ -74,7 +83,18 @@ export function broadcast(ctx: ForwardContext, engines: Engine[], path: string, 
   }));
   if (withBody) teeBody(req, upstreams);
   void Promise.all(outcomes).then(async (results) => {
+    clearTimeout(keepAlive);
     const failed = results.filter((r) => r.error);
+    const refused = failed.length === results.length && results.every((r) => r.status !== undefined && r.status === results[0].status);
+    if (refused && !res.headersSent) {
+      // Every engine answered the same error status: pass it on, the message unchanged when they agree.
+      const same = results.every((r) => r.error === results[0].error);
+      const message = same ? results[0].error ?? '' : failed.map((f) => `${f.engine.name}: ${f.error}`).join('; ');
+      res.writeHead(results[0].status ?? 500, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ message }) + '\n');
+      return;
+    }
+    start();
     if (failed.length > 0) {
       const message = failed.map((f) => `${f.engine.name}: ${f.error}`).join('; ');
       res.write(JSON.stringify({ errorDetail: { message }, error: message }) + '\n');
