@@ -29,7 +29,7 @@ function compose(host: string, project: string, args: string[]): Promise<Run> {
     execFile(COMPOSE, ['--no-ansi', ...args], {
       cwd: PROJECT_DIR,
       timeout: 300_000,
-      env: { ...process.env, DOCKER_HOST: host, COMPOSE_PROJECT_NAME: project, COMPOSE_HTTP_TIMEOUT: '300', COMPOSE_INTERACTIVE_NO_CLI: '1' },
+      env: { ...process.env, DOCKER_HOST: host, COMPOSE_PROJECT_NAME: project, COMPOSE_HTTP_TIMEOUT: '300' },
     }, (err, stdout, stderr) => {
       resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
     });
