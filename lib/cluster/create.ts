@@ -7,9 +7,9 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { provisionalContainer } from '../engine/records';
-import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
+import type { CreateBody } from '../docker-types';
 import { hasHardNodeConstraint } from '../scheduler/request-expressions';
-import { networkPin, softNodeConstraint } from './networks';
+import { networkPin } from './networks';
 import { whereImageIs } from './missing-image';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
@@ -28,30 +28,34 @@ function isMissingImage(status: number, message: string): boolean {
 }
 
 
-export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string): Promise<CreateResult> {
+export interface CreateOptions {
+  /** Engines not to place on (rescheduling skips the failed one). */
+  exclude?: ReadonlySet<Engine>;
+}
+
+/**
+ * Creates a container somewhere in the cluster: `docker create`/`run`, rescheduling and services
+ * all come here. Placement is `cluster.place`; the chosen engine's slot (resources, name) is
+ * reserved until the engine answers. `input.Labels[com.docker.swarm.id]` is kept when given
+ * (rescheduling keeps the swarm ID), otherwise a new one is made.
+ */
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, options: CreateOptions = {}): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
   const pin = networkPin(cluster.healthyEngines(), input);
-  const placement = buildPlacementRequest(pin.body, bareName);
-  const body = placement.body;
-  let request = placement.request;
+  const { engines: candidates, request, body } = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
   const nodePinned = hasHardNodeConstraint(request);
-  // Classic §3.7 step 4: a local network draws the container to its engine (soft, not saved).
-  if (pin.engines && !nodePinned) request = { ...request, constraints: [...request.constraints, softNodeConstraint(pin.engines)] };
 
-  const candidates = cluster.scheduler.selectNodes(request, cluster.nodes());
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
   let triedImage = false;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
-    const node = attempts[attempt];
-    const engine = cluster.engineForNode(node);
-    if (!engine) continue;
+    const engine = attempts[attempt];
     const release = cluster.reserve(engine, {
       id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
@@ -66,6 +70,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);
@@ -73,7 +78,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 409 || response.status === 400) throw lastError;
       if (isMissingImage(response.status, message) && !triedImage) {
         triedImage = true;
-        const next = await whereImageIs(cluster, engine, request, { pinnedTo: pin.engines, nodePinned, auth: headers['x-registry-auth'] });
+        const next = await whereImageIs(cluster, engine, request, { spec: pin.body, name: bareName, exclude: options.exclude, pinnedTo: pin.engines, nodePinned, auth: headers['x-registry-auth'] });
         if (next) attempts.push(next);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
         const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
@@ -83,7 +88,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     } catch (err) {
       if (err instanceof ApiError) throw err;
       lastError = new ApiError(500, `Error from engine ${engine.name} (${engine.addr}): ${(err as Error).message}`);
-      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? node);
+      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? engine);
     } finally {
       release();
     }

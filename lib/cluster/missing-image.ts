@@ -13,13 +13,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { Cluster } from './cluster';
 import type { Engine } from '../engine/engine';
-import type { SchedulerNode } from '../scheduler/node';
+import type { CreateBody } from '../docker-types';
 import type { PlacementRequest } from '../scheduler/request';
 import { imageKeys } from '../scheduler/node-index';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
 
 export interface MissingImageOptions {
+  /** The create body and name, to place again with the image affinity. */
+  spec: CreateBody;
+  name?: string;
+  exclude?: ReadonlySet<Engine>;
   /** Engines the container's local networks allow (undefined: not pinned by a network). */
   pinnedTo?: Engine[];
   /** A hard `node==` constraint pins the container. */
@@ -27,22 +31,20 @@ export interface MissingImageOptions {
   auth?: string | string[];
 }
 
-/** The node to retry the create on, or undefined when the image cannot be had anywhere. */
-export async function whereImageIs(cluster: Cluster, engine: Engine, request: PlacementRequest, options: MissingImageOptions): Promise<SchedulerNode | undefined> {
-  const nodeOf = (e: Engine): SchedulerNode | undefined => cluster.nodes().find((n) => n.addr === e.addr);
-  if (await pull(engine, request.image, options.auth)) return nodeOf(engine);
+/** The engine to retry the create on, or undefined when the image cannot be had anywhere. */
+export async function whereImageIs(cluster: Cluster, engine: Engine, request: PlacementRequest, options: MissingImageOptions): Promise<Engine | undefined> {
+  if (await pull(engine, request.image, options.auth)) return engine;
   await Promise.all(cluster.healthyEngines().map((e) => e.refreshList('images').catch(() => undefined)));
   const holders = cluster.nodes().filter((n) => n.healthIndicator > 0 && imageKeys(n.images).has(request.image));
   if (holders.length === 0) return undefined;
   const pinnedHere = options.nodePinned || (options.pinnedTo !== undefined && options.pinnedTo.includes(engine));
   if (pinnedHere) {
-    const holder = holders.map((n) => cluster.engineForNode(n)).find((e): e is Engine => e !== undefined && e !== engine);
-    if (holder && await copyImage(holder, engine, request.image)) return nodeOf(engine);
+    const holder = holders.map((n) => cluster.engines.get(n.addr)).find((e): e is Engine => e !== undefined && e !== engine);
+    if (holder && await copyImage(holder, engine, request.image)) return engine;
     return undefined;
   }
   try {
-    const withImage = { ...request, affinities: [...request.affinities, `image==${request.image}`] };
-    return cluster.scheduler.selectNodes(withImage, cluster.nodes())[0];
+    return cluster.place(options.spec, { name: options.name, exclude: options.exclude, affinities: [`image==${request.image}`] }).engines[0];
   } catch {
     return undefined;
   }

@@ -52,6 +52,11 @@ describe('swarm CLI', function () {
       [['--discovery-opt', 'novalue'], /--discovery-opt must contain key=value strings/],
       [['-H', 'udp://1.2.3.4:5'], /unsupported protocol/],
       [['--nonsense'], /Unknown option '--nonsense'/],
+      [['--replication'], /--advertise address must be provided when using --leader-election/],
+      [['--replication', '--advertise', 'nope'], /--advertise should be of the form ip:port or hostname:port/],
+      [['--replication', '--advertise', '127.0.0.1:3376'], /Leader election is only supported with consul, etcd and zookeeper discovery\./],
+      [['--replication-ttl', '0s'], /--replication-ttl should be a positive number/],
+      [['--replication-ttl', 'soon'], /invalid --replication-ttl: time: invalid duration "soon"/],
     ];
     for (const [flags, message] of cases) {
       const r = await swarm(['manage', ...flags, 'nodes://127.0.0.1:1']);
