@@ -18,7 +18,8 @@ export function readBody(req: IncomingMessage, limit = JSON_LIMIT): Promise<Buff
       chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    // 'aborted': the client went away inside the body (dockerd: "unexpected EOF").
+    req.on('error', (err: NodeJS.ErrnoException) => reject(err.code === 'ECONNRESET' ? badRequest('unexpected EOF: the request body ended early') : err));
   });
 }
 

@@ -2,7 +2,9 @@
  * Sends one client request to several engines (image pull, import, load) with at most
  * `parallelism` engines at a time, and merges their JSON progress streams into one a person can
  * read (see ProgressAggregator): one line per layer with counts of engines, each text once, and
- * a closing error naming the engines that failed, grouped by message.
+ * a closing error naming the engines that failed, grouped by message. If every engine refuses
+ * the request up front with the same status, the client gets that status and the engine's
+ * message unchanged (as from one engine), not a 200 stream carrying an error.
  *
  * The request body (import, load) is streamed to every engine at once, paced by the slowest,
  * when all engines fit in one wave. With more engines than `parallelism` it is first written to
@@ -23,7 +25,7 @@ import { engineUrl, type ForwardContext } from './forward';
 import { noteAudit } from './audit';
 import { ProgressAggregator, type ProgressMessage } from './progress';
 import { log } from '../log';
-
+import split2 from 'split2';
 
 export interface BroadcastOptions {
   /** What the progress lines call the operation ("pull", "import", "load"). */
@@ -31,11 +33,18 @@ export interface BroadcastOptions {
   /** Whether the client's request body is sent to every engine. */
   withBody: boolean;
   parallelism: number;
-  onDone?: () => void;
+  /** Runs before the response ends (refresh image lists), so the client's next read sees the write. */
+  onDone?: () => Promise<unknown> | void;
 }
 
 /** Where each engine's request body comes from. */
 type BodySource = { kind: 'none' } | { kind: 'tee'; upstreams: http.ClientRequest[] } | { kind: 'file'; file: string };
+
+/** One engine's result: its error message if it failed, and its HTTP status if it refused up front. */
+interface Outcome {
+  error?: string;
+  status?: number;
+}
 
 const bytesIn = metrics.forwardedBytes.labels({ kind: 'broadcast', direction: 'client_to_engine' });
 const bytesOut = metrics.forwardedBytes.labels({ kind: 'broadcast', direction: 'engine_to_client' });
@@ -50,11 +59,30 @@ export function broadcast(ctx: ForwardContext, engines: Engine[], enginePath: st
 async function run(ctx: ForwardContext, engines: Engine[], enginePath: string, options: BroadcastOptions): Promise<void> {
   const { req, res } = ctx;
   noteAudit(req, { engines: engines.length });
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  res.flushHeaders();
-  const write = (message: ProgressMessage): void => {
+  // The 200 and its progress stream start with the first engine's progress (or after a second);
+  // until then an answer where every engine refused can still carry their status. The
+  // aggregator's "engines" summary alone does not start it: it is held and sent first.
+  let heldSummary: ProgressMessage | undefined;
+  const send = (message: ProgressMessage): void => {
     if (!res.writableEnded) res.write(JSON.stringify(message) + '\n');
   };
+  const start = (): void => {
+    if (res.headersSent) return;
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.flushHeaders();
+    if (heldSummary) send(heldSummary);
+    heldSummary = undefined;
+  };
+  const keepAlive = setTimeout(start, 1000);
+  const write = (message: ProgressMessage): void => {
+    if (!res.headersSent && message.id === 'engines') {
+      heldSummary = message;
+      return;
+    }
+    start();
+    send(message);
+  };
+  const outcomes: Outcome[] = [];
   const progress = new ProgressAggregator(options.operation, engines.length, write);
   const parallelism = Math.max(1, options.parallelism);
   let body: BodySource = { kind: 'none' };
@@ -70,7 +98,9 @@ async function run(ctx: ForwardContext, engines: Engine[], enginePath: string, o
     // all of them synchronously (parallelism >= engines here).
     const done = runLimited(engines, parallelism, async (engine) => {
       progress.engineStarted();
-      const error = await sendTo(ctx, engine, enginePath, body, progress);
+      const outcome = await sendTo(ctx, engine, enginePath, body, progress);
+      outcomes.push(outcome);
+      const error = outcome.error;
       metrics.broadcastEngines.inc({ operation: options.operation, result: error ? 'failed' : 'succeeded' });
       progress.engineDone(engine.name, error);
     });
@@ -79,14 +109,23 @@ async function run(ctx: ForwardContext, engines: Engine[], enginePath: string, o
   } finally {
     if (spooled) fs.rm(path.dirname(spooled), { recursive: true, force: true }, () => undefined);
   }
+  clearTimeout(keepAlive);
+  const first = outcomes[0];
+  const refusedAlike = first?.status !== undefined && outcomes.every((o) => o.status === first.status && o.error === first.error);
+  if (refusedAlike && !res.headersSent) {
+    res.writeHead(first.status ?? 500, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ message: first.error ?? '' }) + '\n');
+    return;
+  }
   const error = progress.finish();
   if (error) write({ errorDetail: { message: error }, error });
+  start();
+  await Promise.resolve(options.onDone?.()).catch(() => undefined);
   res.end();
-  options.onDone?.();
 }
 
-/** One engine's request; resolves with its error message, if it failed. */
-function sendTo(ctx: ForwardContext, engine: Engine, enginePath: string, body: BodySource, progress: ProgressAggregator): Promise<string | undefined> {
+/** One engine's request; resolves with its error (and status, if it refused before streaming). */
+function sendTo(ctx: ForwardContext, engine: Engine, enginePath: string, body: BodySource, progress: ProgressAggregator): Promise<Outcome> {
   const { req } = ctx;
   const headers: http.OutgoingHttpHeaders = {};
   for (const name of ['content-type', 'x-registry-auth', 'x-registry-config']) if (req.headers[name]) headers[name] = req.headers[name];
@@ -99,11 +138,10 @@ function sendTo(ctx: ForwardContext, engine: Engine, enginePath: string, body: B
         // An error answer is one JSON document, not a progress stream.
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve(parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}`));
-        response.on('error', (err) => resolve(err.message));
+        response.on('end', () => resolve({ status, error: parseMessage(Buffer.concat(chunks).toString('utf8')) || `HTTP ${status}` }));
+        response.on('error', (err) => resolve({ error: err.message }));
         return;
       }
-      let buffered = '';
       let lastError: string | undefined;
       const handleLine = (line: string): void => {
         const parsed = safeParse(line);
@@ -111,26 +149,22 @@ function sendTo(ctx: ForwardContext, engine: Engine, enginePath: string, body: B
         else if (parsed.error) lastError = String(parsed.error);
         else progress.add(engine.name, parsed);
       };
-      response.on('data', (chunk: Buffer) => {
-        bytesOut.inc(chunk.length);
-        buffered += chunk.toString('utf8');
-        let nl: number;
-        while ((nl = buffered.indexOf('\n')) >= 0) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line) handleLine(line);
-        }
+      response.on('data', (chunk: Buffer) => bytesOut.inc(chunk.length));
+      // split2 keeps a multi-byte UTF-8 character whole when it straddles two chunks.
+      const lines = response.pipe(split2());
+      lines.on('data', (raw: string) => {
+        const line = raw.trim();
+        if (line) handleLine(line);
       });
-      response.on('end', () => {
-        if (buffered.trim()) handleLine(buffered.trim());
+      lines.on('end', () => {
         engine.recordSuccess();
-        resolve(lastError);
+        resolve({ error: lastError });
       });
-      response.on('error', (err) => resolve(err.message));
+      response.on('error', (err) => resolve({ error: err.message }));
     });
     upstream.on('error', (err) => {
       engine.recordFailure(err);
-      resolve(err.message);
+      resolve({ error: err.message });
     });
     if (body.kind === 'none') upstream.end();
     else if (body.kind === 'tee') body.upstreams.push(upstream);

@@ -39,13 +39,22 @@ export type HijackContext = Pick<RequestContext, 'req' | 'query' | 'apiVersion'>
 export interface ForwardOptions {
   /** Runs after the engine's response has been fully sent (e.g. refresh the container). */
   onDone?: (status: number) => void;
+  /**
+   * Runs after the engine's body has been passed on but before the client's response ends (e.g.
+   * refresh the image list after a build), so the client's next request sees the write.
+   */
+  beforeEnd?: (status: number) => Promise<unknown>;
 }
 
 interface InFlight {
   engine: Engine;
   res: ServerResponse;
   status: number;
+  beforeEnd?: (status: number) => Promise<unknown>;
 }
+
+/** Headers that describe one hop, not the response (Node sets its own). */
+const HOP_HEADERS = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade']);
 
 /** Per-request forwarding state, found from http-proxy's single 'proxyRes' event. */
 const inFlight = new WeakMap<IncomingMessage, InFlight>();
@@ -56,6 +65,17 @@ proxy.on('proxyRes', (proxyRes: IncomingMessage, req: IncomingMessage) => {
   state.status = proxyRes.statusCode ?? 0;
   state.engine.recordSuccess();
   proxyRes.on('data', (chunk: Buffer) => toClient.inc(chunk.length));
+  const { beforeEnd } = state;
+  if (beforeEnd) {
+    // selfHandleResponse: pass status, headers and body on, then hold the end until beforeEnd.
+    const headers = Object.fromEntries(Object.entries(proxyRes.headers).filter(([k]) => !HOP_HEADERS.has(k)));
+    state.res.writeHead(state.status, headers as Record<string, string | string[]>);
+    state.res.flushHeaders();
+    proxyRes.pipe(state.res, { end: false });
+    proxyRes.on('end', () => void beforeEnd(state.status).catch(() => undefined).then(() => state.res.end()));
+    proxyRes.on('error', () => state.res.destroy());
+    return;
+  }
   // Long-running streams (logs -f, stats, wait) must get their headers before any data. This
   // event fires before http-proxy copies the engine's headers, so flush right after it has.
   process.nextTick(() => {
@@ -68,11 +88,11 @@ export function forward(ctx: ForwardContext, engine: Engine, path: string, optio
   req.url = engineUrl(engine, path, ctx.query, ctx.apiVersion);
   const { host, port, socketPath } = engine.client.endpoint;
   const target = (socketPath ? { socketPath } : { host, port, protocol: `${engine.client.protocol}:` }) as httpProxy.ServerOptions['target'];
-  const state: InFlight = { engine, res, status: 0 };
+  const state: InFlight = { engine, res, status: 0, beforeEnd: options.beforeEnd };
   inFlight.set(req, state);
   noteAudit(req, { engine: engine.name });
   res.once('close', () => options.onDone?.(state.status));
-  proxy.web(req, res, { target, agent: engine.client.agent, secure: engine.client.tls?.verify ?? true }, (err) => {
+  proxy.web(req, res, { selfHandleResponse: options.beforeEnd !== undefined, target, agent: engine.client.agent, secure: engine.client.tls?.verify ?? true }, (err) => {
     engine.recordFailure(err);
     log.warn('Forwarding to engine failed', { node: engine.name, addr: engine.addr, error: err.message });
     sendError(res, 500, `Error from engine ${engine.name} (${engine.addr}): ${err.message}`);

@@ -67,7 +67,8 @@ export function sendReadiness(cluster: Cluster, res: http.ServerResponse): void 
   sendJson(res, verdict.ready ? 200 : 503, { status: verdict.ready ? 'ready' : 'not ready', ...verdict });
 }
 
-const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
+/** dockerd's version prefix: `/v` and digits and dots (`/v99/`, `/v1.41/`); anything else is a plain path. */
+const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
 
 /** Splits `/v1.41/containers/json?all=1` into version, path and query; rejects unusable versions. */
 function parseUrl(rawUrl: string): { apiVersion: string; path: string; query: URLSearchParams } {
@@ -196,7 +197,7 @@ export class ApiServer {
       server.on('upgrade', (req, socket, head) => void this.handleUpgrade(req, socket, head));
       server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
         const status = err.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
-        const body = JSON.stringify({ message: status === 431 ? 'request headers too large' : `bad request: ${err.message}` });
+        const body = JSON.stringify({ message: clientErrorMessage(err) });
         if (socket.writable) socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
         else socket.destroy();
       });
@@ -223,6 +224,14 @@ export class ApiServer {
       if (graceMs <= 0) s.closeAllConnections?.();
     })));
   }
+}
+
+/** What a malformed request (rejected by Node's HTTP parser) is told. */
+function clientErrorMessage(err: NodeJS.ErrnoException): string {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return 'request headers too large';
+  // The connection ended inside the body (fewer bytes than Content-Length, or no last chunk).
+  if (err.code === 'HPE_INVALID_EOF_STATE') return 'unexpected EOF: the request body ended early';
+  return `bad request: ${err.message}${err.code ? ` (${err.code})` : ''}`;
 }
 
 /** Listens on `tcp://host:port`, `host:port`, `:port` or `unix:///path`. */

@@ -10,6 +10,8 @@ import type { ContainerRecord, ImageRecord } from '../engine/records';
 import { EventHub } from './event-hub';
 import type { Scheduler } from '../scheduler/scheduler';
 import { buildPlacementRequest } from '../scheduler/build-request';
+import { hasHardNodeConstraint } from '../scheduler/request-expressions';
+import { softNodeConstraint } from './networks';
 import type { PlacementRequest } from '../scheduler/request';
 import type { CreateBody } from '../docker-types';
 import type { NodeContainer, NodeImage, SchedulerNode } from '../scheduler/node';
@@ -31,6 +33,14 @@ export interface PlaceOptions {
   name?: string;
   /** Engines not to consider (rescheduling skips the engine that failed). */
   exclude?: ReadonlySet<Engine>;
+  /**
+   * Engines holding the container's local networks (lib/cluster/networks.ts): a soft
+   * `node==~` constraint draws it there unless a hard node constraint says otherwise (classic
+   * §3.7 step 4). Not saved on the container.
+   */
+  near?: Engine[];
+  /** Temporary hard affinities, not saved on the container (the image== retry of create). */
+  affinities?: string[];
   /** Told the request's swarm expressions before placing (the audit line keeps them even on refusal). */
   onExpressions?: (expressions: string[]) => void;
 }
@@ -312,7 +322,11 @@ export class Cluster {
    * "Unable to find a node that satisfies the following conditions ..." when none fits.
    */
   place(spec: CreateBody, options: PlaceOptions = {}): Placement {
-    const { request, body } = buildPlacementRequest(spec, options.name);
+    const built = buildPlacementRequest(spec, options.name);
+    const { body } = built;
+    let request = built.request;
+    if (options.near && options.near.length > 0 && !hasHardNodeConstraint(request)) request = { ...request, constraints: [...request.constraints, softNodeConstraint(options.near)] };
+    if (options.affinities) request = { ...request, affinities: [...request.affinities, ...options.affinities] };
     const excluded = options.exclude;
     const nodes = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
     options.onExpressions?.(placementExpressions(request));

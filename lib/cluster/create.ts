@@ -8,6 +8,9 @@ import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { provisionalContainer } from '../engine/records';
 import type { CreateBody } from '../docker-types';
+import { hasHardNodeConstraint } from '../scheduler/request-expressions';
+import { networkPin } from './networks';
+import { whereImageIs } from './missing-image';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
 import { parseMessage } from '../engine/client';
@@ -25,10 +28,6 @@ function isMissingImage(status: number, message: string): boolean {
   return status === 404 && /no such image|not found|does not exist/i.test(message);
 }
 
-function imageOnEngine(engine: Engine, image: string): boolean {
-  const wanted = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
-  return engine.images.some((i) => i.Id === image || (i.RepoTags ?? []).includes(wanted) || (i.RepoDigests ?? []).includes(image));
-}
 
 export interface CreateOptions {
   /** Engines not to place on (rescheduling skips the failed one). */
@@ -50,12 +49,15 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const { engines: candidates, request, body } = cluster.place(input, { name: bareName, exclude: options.exclude, onExpressions: options.onExpressions });
+  const pin = networkPin(cluster.healthyEngines(), input);
+  const { engines: candidates, request, body } = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines, onExpressions: options.onExpressions });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
+  const nodePinned = hasHardNodeConstraint(request);
 
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
+  let triedImage = false;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
     const engine = attempts[attempt];
     options.onEngine?.(engine);
@@ -80,10 +82,10 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       const message = parseMessage(text);
       lastError = new ApiError(response.status, message);
       if (response.status === 409 || response.status === 400) throw lastError;
-      if (isMissingImage(response.status, message)) {
-        // Classic retried on a node that has the image; only if this one lacks it and another has it.
-        const holder = candidates.find((n) => !attempts.includes(n) && imageOnEngine(n, request.image));
-        if (holder) attempts.push(holder);
+      if (isMissingImage(response.status, message) && !triedImage) {
+        triedImage = true;
+        const next = await whereImageIs(cluster, engine, request, { spec: pin.body, name: bareName, exclude: options.exclude, pinnedTo: pin.engines, nodePinned, auth: headers['x-registry-auth'] });
+        if (next) attempts.push(next);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
         const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
         log.warn(`Failed to create container: ${message}, retrying`, { node: engine.name });

@@ -6,6 +6,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { inspect } from 'node:util';
+import type { Readable } from 'node:stream';
 import Dockerode from 'dockerode';
 import { ApiError } from '../errors';
 import { compareVersions } from '../api/version';
@@ -119,6 +120,26 @@ export class EngineClient {
       req.setTimeout(timeoutMs, () => req.destroy(new Error(`timeout after ${timeoutMs} ms`)));
       req.on('error', reject);
       req.end(payload);
+    });
+  }
+
+  /**
+   * A request whose response is streamed to the caller (saves, loads, pulls): resolves with the
+   * response as soon as its headers arrive. `body` may itself be a stream (piped, not buffered).
+   */
+  stream(method: string, path: string, options: { body?: Readable; headers?: http.OutgoingHttpHeaders; apiVersion?: string } = {}): Promise<http.IncomingMessage> {
+    const transport = this.protocol === 'https' ? https : http;
+    return new Promise((resolve, reject) => {
+      const headers: http.OutgoingHttpHeaders = { ...options.headers };
+      if (options.body) headers['transfer-encoding'] = 'chunked';
+      const req = transport.request(this.requestOptions(method, this.versionedPath(path, options.apiVersion), headers), resolve);
+      req.on('error', reject);
+      if (options.body) {
+        options.body.on('error', (err) => req.destroy(err));
+        options.body.pipe(req);
+      } else {
+        req.end();
+      }
     });
   }
 

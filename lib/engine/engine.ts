@@ -5,6 +5,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import split2 from 'split2';
 import type Dockerode from 'dockerode';
 import { EngineClient, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
@@ -72,6 +74,8 @@ export class Engine extends EventEmitter {
   /** Whether an event stream was ever open: later openings are reconnects (a metric). */
   private eventStreamOpened = false;
   private stopped = false;
+  /** An event subscription is open or being opened (see startEventMonitor). */
+  private monitoring = false;
   private readonly inspecting = new Map<string, Promise<void>>();
   private readonly pendingLists = new Set<'images' | 'networks' | 'volumes'>();
   private listTimer?: NodeJS.Timeout;
@@ -183,6 +187,11 @@ export class Engine extends EventEmitter {
     return this.call(() => this.client.request(method, path, options));
   }
 
+  /** A streamed API call on this engine (see EngineClient.stream), counted for health. */
+  stream(method: string, path: string, options?: Parameters<EngineClient['stream']>[2]): Promise<IncomingMessage> {
+    return this.call(() => this.client.stream(method, path, options));
+  }
+
   recordSuccess(): void {
     if (this.failureCount === 0 && this.status !== 'unhealthy') return;
     const wasUnhealthy = this.status === 'unhealthy';
@@ -193,7 +202,7 @@ export class Engine extends EventEmitter {
       this.setStatus('healthy');
       log.info(`Engine came back to life after ${retries} retries. Hooray!`, { name: this.name, addr: this.addr });
       this.emit('reconnect');
-      if (!this.eventStream) this.startEventMonitor();
+      this.startEventMonitor();
       void this.refreshAll(false).catch(() => undefined);
     }
     this.touch();
@@ -223,7 +232,7 @@ export class Engine extends EventEmitter {
     this.probeTimer = setTimeout(async () => {
       try {
         await this.call(() => this.client.docker.ping());
-        if (!this.eventStream) this.startEventMonitor();
+        this.startEventMonitor();
       } catch {
         this.probe();
       }
@@ -244,40 +253,53 @@ export class Engine extends EventEmitter {
 
   // ---- events -------------------------------------------------------------------------------
 
+  /**
+   * Subscribes to the engine's events: one subscription at a time. The probe, a recovered call
+   * (recordSuccess) and the refresh loop may all ask for it while `getEvents` is still
+   * connecting, so "started" is recorded before that call, not when its stream arrives
+   * (otherwise each asker opened its own stream, and every event arrived twice or thrice).
+   */
   private startEventMonitor(): void {
-    if (this.stopped || this.eventStream) return;
+    if (this.stopped || this.monitoring) return;
+    this.monitoring = true;
     const since = this.lastEventTime ? String(this.lastEventTime) : undefined;
     this.client.docker.getEvents(since ? { since: Number(since) } : {}).then(
-      (stream) => {
-        if (this.stopped) return (stream as Readable).destroy();
-        this.eventStream = stream as Readable;
+      (raw) => {
+        const stream = raw as Readable;
+        if (this.stopped) {
+          this.monitoring = false;
+          return stream.destroy();
+        }
+        this.eventStream = stream;
         if (this.eventStreamOpened) metrics.eventStreamReconnects.inc({ engine: this.name });
         this.eventStreamOpened = true;
-        let buffered = '';
-        this.eventStream.on('data', (chunk: Buffer) => {
-          buffered += chunk.toString('utf8');
-          let nl: number;
-          while ((nl = buffered.indexOf('\n')) >= 0) {
-            const line = buffered.slice(0, nl).trim();
-            buffered = buffered.slice(nl + 1);
-            if (line) this.handleEventLine(line);
-          }
+        // split2 decodes UTF-8 across chunk boundaries: a multi-byte character split between
+        // two chunks stays whole (chunk.toString() per chunk corrupted it and lost the event).
+        stream.pipe(split2()).on('data', (line: string) => {
+          if (line.trim()) this.handleEventLine(line.trim());
         });
         const ended = (): void => {
           if (this.eventStream !== stream) return;
           this.eventStream = undefined;
+          this.monitoring = false;
           if (!this.stopped) this.probe();
         };
-        this.eventStream.on('end', ended);
-        this.eventStream.on('close', ended);
-        this.eventStream.on('error', ended);
+        stream.on('end', ended);
+        stream.on('close', ended);
+        stream.on('error', ended);
       },
       (err) => {
+        this.monitoring = false;
         this.recordFailure(err);
         clearTimeout(this.probeTimer);
         if (!this.stopped) this.probeTimer = setTimeout(() => this.probe(), 1000);
       },
     );
+  }
+
+  /** Number of event subscriptions open or being opened (0 or 1); for tests and metrics. */
+  get eventSubscriptions(): number {
+    return this.monitoring ? 1 : 0;
   }
 
   private handleEventLine(line: string): void {
@@ -454,7 +476,7 @@ export class Engine extends EventEmitter {
       try {
         if (this.status !== 'healthy') await this.updateSpecs();
         await this.refreshAll(false);
-        if (!this.eventStream) this.startEventMonitor();
+        this.startEventMonitor();
       } catch (err) {
         metrics.refreshFailures.inc({ engine: this.name });
         log.debug('Engine refresh failed', { name: this.name, addr: this.addr, error: (err as Error).message });

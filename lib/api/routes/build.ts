@@ -30,7 +30,7 @@ function build(cluster: Cluster, ctx: RequestContext): void {
   const engine = cluster.place({ Image: '', Env: env, HostConfig: { Memory: Number.isFinite(memory) ? memory : 0 } }).engines[0];
   const remaining = Object.fromEntries(Object.entries(buildArgs).filter(([key]) => !PLACEMENT_ARG.test(key)));
   if (raw) ctx.query.set('buildargs', JSON.stringify(remaining));
-  forward(ctx, engine, '/build', { onDone: () => void engine.refreshList('images').catch(() => undefined) });
+  forward(ctx, engine, '/build', { beforeEnd: () => engine.refreshList('images') });
 }
 
 function commit(cluster: Cluster, ctx: RequestContext): void {
@@ -38,7 +38,7 @@ function commit(cluster: Cluster, ctx: RequestContext): void {
   if (!ref) throw badRequest('container is required');
   const { engine, container } = resolveContainer(cluster, ref);
   ctx.query.set('container', container.id);
-  forward(ctx, engine, '/commit', { onDone: () => void engine.refreshList('images').catch(() => undefined) });
+  forward(ctx, engine, '/commit', { beforeEnd: () => engine.refreshList('images') });
 }
 
 export function buildRoutes(router: Router, cluster: Cluster): void {

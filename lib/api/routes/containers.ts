@@ -12,6 +12,7 @@ import { statusText } from '../format';
 import { noteAudit } from '../audit';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
 import type { CreateBody } from '../../docker-types';
+import { validateCreateBody } from '../create-body';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
@@ -75,7 +76,7 @@ function psRowJson(engine: Engine, c: ContainerRecord, now: number): string {
 function matchesFilters(engine: Engine, c: ContainerRecord, filters: Record<string, string[]>): boolean {
   for (const [key, values] of Object.entries(filters)) {
     if (values.length === 0) continue;
-    const ok = values.some((v) => {
+    const test = (v: string): boolean => {
       switch (key) {
         case 'name':
           return safeRegex(v).test(c.name) || safeRegex(v).test(`/${c.name}`) || safeRegex(v).test(`${engine.name}/${c.name}`);
@@ -106,7 +107,9 @@ function matchesFilters(engine: Engine, c: ContainerRecord, filters: Record<stri
         default:
           throw badRequest(`Invalid filter '${key}'`);
       }
-    });
+    };
+    // Repeated `label` filters must all hold (dockerd; docker-compose relies on it); others are alternatives.
+    const ok = key === 'label' ? values.every(test) : values.some(test);
     if (!ok) return false;
   }
   return true;
@@ -152,7 +155,7 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
 
 async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const body = await readJson<CreateBody>(ctx.req, {});
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid JSON body: expected an object');
+  validateCreateBody(body);
   if (!body.Image) throw badRequest('Config cannot be empty in order to create a container');
   const name = ctx.query.get('name') ?? undefined;
   const result = await createContainer(cluster, body, name || undefined, ctx.req.headers, ctx.apiVersion, {

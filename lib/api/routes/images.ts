@@ -78,7 +78,7 @@ function requireHealthy(cluster: Cluster): Engine[] {
 }
 
 export function imageRoutes(router: Router, cluster: Cluster, broadcastParallelism: number): void {
-  const refreshAll = (engines: Engine[]) => () => engines.forEach((e) => void e.refreshList('images').catch(() => undefined));
+  const refreshAll = (engines: Engine[]) => () => Promise.all(engines.map((e) => e.refreshList('images').catch(() => undefined)));
   router
     .get('/images/json', (ctx) => listImages(cluster, ctx))
     .post('/images/create', (ctx) => {
@@ -104,12 +104,12 @@ export function imageRoutes(router: Router, cluster: Cluster, broadcastParalleli
     .post('/images/{name}/push', (ctx) => forward(ctx, firstHolder(cluster, ctx.params.name), `/images/${ctx.params.name}/push`))
     .post('/images/{name}/tag', async (ctx) => {
       const qs = ctx.query.toString();
-      await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('POST', `/images/${encodeURIComponent(ctx.params.name)}/tag?${qs}`, { apiVersion: ctx.apiVersion }));
+      await onHolders(cluster, ctx.params.name, (engine) => engine.request('POST', `/images/${encodeURIComponent(ctx.params.name)}/tag?${qs}`, { apiVersion: ctx.apiVersion }));
       ctx.res.writeHead(201).end();
     })
     .delete('/images/{name}', async (ctx) => {
       const qs = ctx.query.toString();
-      const results = await onHolders(cluster, ctx.params.name, (engine) => engine.client.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }));
+      const results = await onHolders(cluster, ctx.params.name, (engine) => engine.request('DELETE', `/images/${encodeURIComponent(ctx.params.name)}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }));
       const merged = results.flatMap((r) => JSON.parse(r.response.body.toString('utf8') || '[]') as unknown[]);
       sendJson(ctx.res, 200, merged);
     });

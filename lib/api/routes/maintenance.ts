@@ -28,7 +28,7 @@ async function onEveryEngine(cluster: Cluster, ctx: RequestContext, method: stri
   const qs = ctx.query.toString();
   const results = await onEngines(
     engines,
-    (engine) => engine.client.request(method, `${path}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion, timeoutMs: 300_000 }),
+    (engine) => engine.request(method, `${path}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion, timeoutMs: 300_000 }),
     (engine) => (method === 'POST' ? engine.refreshAll(false) : Promise.resolve()),
   );
   sendJson(ctx.res, 200, mergeAnswers(results.map((r) => JSON.parse(r.response.body.toString('utf8') || '{}') as Record<string, unknown>)));

@@ -12,6 +12,10 @@ import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import { noteAudit } from '../audit';
 import type { RequestContext, Router } from '../router';
+import { LABEL_PREFIX } from '../../scheduler/build-request';
+import { engineNetwork, splitNodePrefix } from '../../cluster/networks';
+
+const WHITELISTS_LABEL = `${LABEL_PREFIX}.whitelists`;
 
 interface Located<T> {
   engine: Engine;
@@ -59,14 +63,19 @@ function findVolumes(cluster: Cluster, ref: string): Located<VolumeRecord>[] {
   return volumes(cluster).filter((v) => v.name === ref || v.item.Name === ref || `${v.engine.id}/${v.item.Name}` === ref);
 }
 
-/** Splits `node/name` when `node` is an engine name. */
+/**
+ * Splits `node/name` when `node` is an engine name. A prefix naming no node is refused: the
+ * user meant to pin the object to a node that is not in the cluster (a typo, or a node gone).
+ */
 function pinnedEngine(cluster: Cluster, name: string): { engine?: Engine; name: string } {
-  const slash = name.indexOf('/');
-  if (slash > 0) {
-    const engine = cluster.engineByName(name.slice(0, slash));
-    if (engine) return { engine, name: name.slice(slash + 1) };
+  const split = splitNodePrefix(cluster.validatedEngines(), name);
+  if (split.engine) {
+    if (!split.engine.isHealthy) throw new ApiError(503, `Node ${split.engine.name} is not healthy: cannot create ${name}`);
+    return split;
   }
-  return { name };
+  const slash = name.indexOf('/');
+  if (slash > 0) throw notFound(`No such node: ${name.slice(0, slash)} (the name ${name} pins the object to a node; docker info lists the nodes)`);
+  return split;
 }
 
 function labelFilter(labels: Record<string, string> | null | undefined, wanted: string[]): boolean {
@@ -125,11 +134,30 @@ function listVolumes(cluster: Cluster, ctx: RequestContext): void {
 async function createVolume(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const body = await readJson<Record<string, unknown>>(ctx.req, {});
   const pinned = pinnedEngine(cluster, typeof body.Name === 'string' ? body.Name : '');
-  const engines = pinned.engine ? [pinned.engine] : cluster.healthyEngines();
+  const engines = pinned.engine ? [pinned.engine] : volumeEngines(cluster, body.Labels);
   noteAudit(ctx.req, { object: pinned.name || undefined, engines: engines.length });
   if (engines.length === 0) throw new ApiError(503, 'No healthy node available in the cluster');
-  const results = await onEngines(engines, (engine) => engine.client.request('POST', '/volumes/create', { body: { ...body, Name: pinned.name || undefined }, apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
+  const results = await onEngines(engines, (engine) => engine.request('POST', '/volumes/create', { body: { ...body, Name: pinned.name || undefined }, apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
   sendJson(ctx.res, 201, JSON.parse(results[0].response.body.toString('utf8')));
+}
+
+/**
+ * Classic: a `com.docker.swarm.whitelists` label creates the volume on every node that passes
+ * the scheduler with that whitelist; without it, on every healthy engine.
+ */
+function volumeEngines(cluster: Cluster, labels: unknown): Engine[] {
+  const raw = labels && typeof labels === 'object' ? (labels as Record<string, unknown>)[WHITELISTS_LABEL] : undefined;
+  if (raw === undefined) return cluster.healthyEngines();
+  let whitelists: unknown;
+  try {
+    whitelists = JSON.parse(String(raw));
+  } catch {
+    whitelists = undefined;
+  }
+  if (!Array.isArray(whitelists) || !whitelists.every((w) => typeof w === 'string')) {
+    throw badRequest(`${WHITELISTS_LABEL} must be a JSON array of expressions, e.g. ["node==node-1|node-2"], got ${String(raw)}`);
+  }
+  return cluster.place({ Labels: { [WHITELISTS_LABEL]: JSON.stringify(whitelists) } }).engines.filter((e) => e.isHealthy);
 }
 
 async function removeVolume(cluster: Cluster, ctx: RequestContext): Promise<void> {
@@ -137,8 +165,34 @@ async function removeVolume(cluster: Cluster, ctx: RequestContext): Promise<void
   if (found.length === 0) throw notFound(`No such volume: ${ctx.params.name}`);
   const qs = ctx.query.toString();
   const names = new Map(found.map(({ engine, item }) => [engine, item.Name]));
-  await onEngines([...names.keys()], (engine) => engine.client.request('DELETE', `/volumes/${encodeURIComponent(names.get(engine) ?? '')}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
+  await onEngines([...names.keys()], (engine) => engine.request('DELETE', `/volumes/${encodeURIComponent(names.get(engine) ?? '')}${qs ? `?${qs}` : ''}`, { apiVersion: ctx.apiVersion }), (engine) => engine.refreshList('volumes'));
   ctx.res.writeHead(204).end();
+}
+
+/**
+ * `network connect|disconnect <net> <container>`: the network is looked up on the container's
+ * engine (a local network of that name may exist on several engines); `node/net` must name the
+ * container's node.
+ */
+async function connect(cluster: Cluster, ctx: RequestContext, verb: string): Promise<void> {
+  const body = await readJson<{ Container?: unknown }>(ctx.req, {});
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('invalid JSON body: expected an object');
+  if (typeof body.Container !== 'string' || !body.Container) throw badRequest('Container is not specified');
+  const container = cluster.findContainer(body.Container);
+  if (!container) throw notFound(`No such container: ${body.Container}`);
+  const { engine } = container;
+  const split = splitNodePrefix(cluster.validatedEngines(), ctx.params.id);
+  if (split.engine && split.engine !== engine) {
+    throw badRequest(`container ${body.Container} is on node ${engine.name}, network ${ctx.params.id} on node ${split.engine.name}: a local network can only be joined on its own node`);
+  }
+  const network = engineNetwork(engine, split.name);
+  const global = network ? undefined : networks(cluster).find((n) => n.item.Scope !== 'local' && (n.item.Name === split.name || n.item.Id === split.name));
+  const target = network?.Id ?? global?.item.Id;
+  if (!target) throw notFound(`No such network: ${ctx.params.id}${split.engine ? '' : ` on node ${engine.name}`}`);
+  const r = await engine.request('POST', `/networks/${target}/${verb}`, { body: { ...body, Container: container.container.id }, apiVersion: ctx.apiVersion });
+  await engine.refreshContainer(container.container.id).catch(() => undefined);
+  ensureOk(r);
+  ctx.res.writeHead(200).end();
 }
 
 export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
@@ -159,16 +213,6 @@ export function networkVolumeRoutes(router: Router, cluster: Cluster): void {
     })
     .delete('/volumes/{name}', (ctx) => removeVolume(cluster, ctx));
   for (const verb of ['connect', 'disconnect']) {
-    router.post(`/networks/{id}/${verb}`, async (ctx) => {
-      const { engine, item } = findNetwork(cluster, ctx.params.id);
-      const body = await readJson<{ Container?: string }>(ctx.req, {});
-      if (!body.Container) throw notFound('Container is not specified');
-      const container = cluster.findContainer(body.Container);
-      if (!container || container.engine !== engine) throw notFound(`No such container: ${body.Container}`);
-      const r = await engine.request('POST', `/networks/${item.Id}/${verb}`, { body: { ...body, Container: container.container.id }, apiVersion: ctx.apiVersion });
-      await engine.refreshContainer(container.container.id).catch(() => undefined);
-      ensureOk(r);
-      ctx.res.writeHead(200).end();
-    });
+    router.post(`/networks/{id}/${verb}`, (ctx) => connect(cluster, ctx, verb));
   }
 }

@@ -146,10 +146,18 @@ function formatCpus(cpus: number): string {
   return Number.isInteger(cpus) ? String(cpus) : cpus.toFixed(2);
 }
 
+const INT64_MAX = 2n ** 63n - 1n;
+/** The longest delay setTimeout honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Docker accepts unix seconds with an optional fraction (the CLI converts durations and dates). */
 function parseTimestamp(value: string | null, name: string): number | undefined {
   if (value === null || value === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(value)) return Math.round(Number(value) * 1e9);
+  if (/^\d+(\.\d+)?$/.test(value)) {
+    // dockerd parses the seconds as an int64 (and refuses more); so do we, as a 400.
+    if (BigInt(value.split('.')[0]) > INT64_MAX) throw badRequest(`invalid value for ${name}: ${value}: value out of range`);
+    return Math.round(Number(value) * 1e9);
+  }
   const ms = Date.parse(value);
   if (Number.isNaN(ms)) throw badRequest(`invalid value for ${name}: ${value}`);
   return ms * 1e6;
@@ -176,7 +184,14 @@ function events(cluster: Cluster, ctx: RequestContext): void {
     return;
   }
   const unsubscribe = cluster.events.subscribe(write);
-  const timer = until !== undefined ? setTimeout(() => res.end(), (until - nowNano) / 1e6) : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  // setTimeout fires at once for delays over 2^31-1 ms (~24.8 days): wait in steps instead.
+  const endAtUntil = (): void => {
+    const left = ((until ?? 0) - Date.now() * 1e6) / 1e6;
+    if (left <= 0) res.end();
+    else timer = setTimeout(endAtUntil, Math.min(left, MAX_TIMER_MS));
+  };
+  if (until !== undefined) endAtUntil();
   res.on('close', () => {
     unsubscribe();
     clearTimeout(timer);
