@@ -12,6 +12,7 @@
  *   filters leave the reference container out, `before` matches nothing and `since` everything.
  * - `ancestor`: the image (as dockerd resolves a reference or ID prefix on that engine) and its
  *   descendants; unknown images are ignored.
+ * - `isolation`: matched (as a regex) on Windows engines only; Linux dockerd accepts and ignores it.
  * - `is-task`: dockerd reads an internal flag the API never shows; the manager treats a
  *   container with a `com.docker.swarm.task.id` label (set on every swarm-mode task) as a task.
  * - `node` (swarm's): see nodeMatches.
@@ -35,6 +36,8 @@ const MAX_INT64 = 2n ** 63n - 1n;
 
 /** What a container filter needs of one engine. */
 export interface ContainerSource extends NodeIdentity {
+  /** The engine's OSType: dockerd applies `isolation` on Windows only (Linux accepts and ignores it). */
+  osType: string;
   containers: { values(): Iterable<ContainerRecord> };
   images: readonly ImageRecord[];
 }
@@ -88,7 +91,8 @@ export function compileContainerFilter(args: FilterArgs, resolve: (ref: string) 
   const expose = args.get('expose').map((v) => parsePortFilter('expose', v));
 
   const hasName = args.contains('name');
-  const hasId = args.contains('id');
+  // dockerd's name/ID fast path runs only when some name or ID value is given.
+  const hasId = args.get('id').length > 0;
   const nameMatches = (name: string): boolean => args.match('name', `/${name}`) || args.match('name', name);
   // dockerd walks only the name/ID matches; a `before`/`since` container outside them is never met.
   const reachable = (ref: ReferenceContainer): boolean => !hasName || nameMatches(ref.name);
@@ -103,6 +107,7 @@ export function compileContainerFilter(args: FilterArgs, resolve: (ref: string) 
     showAll,
     engineMatches: (engine) => nodeMatches(args, engine),
     forEngine(engine) {
+      const windows = engine.osType === 'windows';
       const ids = hasId ? uniquePrefixMatches(engine.containers, args.get('id')) : undefined;
       const ancestors = args.contains('ancestor') ? ancestorImages(engine.images, args.get('ancestor')) : undefined;
       const beforeReached = before && (!hasId || ids?.has(before.id)) && reachable(before);
@@ -114,7 +119,7 @@ export function compileContainerFilter(args: FilterArgs, resolve: (ref: string) 
         if (ids && !ids.has(c.id)) return false;
         if (isTask !== undefined && isTask !== TASK_LABEL in c.labels) return false;
         if (hasLabel && !args.matchKVList('label', c.labels)) return false;
-        if (hasIsolation && !args.match('isolation', c.isolation || 'default')) return false;
+        if (hasIsolation && windows && !args.match('isolation', c.isolation || 'default')) return false;
         if (exited.length > 0 && (c.state.running || isZeroTime(c.state.startedAt) || !exited.includes(c.state.exitCode))) return false;
         if (hasStatus && !args.match('status', c.state.status)) return false;
         if (hasHealth && !args.exactMatch('health', c.state.health ?? 'none')) return false;

@@ -100,8 +100,18 @@ async function removeNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   ctx.res.writeHead(204).end();
 }
 
+/** dockerd's volume route prefixes the JSON errors of `filters`. */
+function parseVolumeFilters(raw: string | null): FilterArgs {
+  try {
+    return FilterArgs.parse(raw);
+  } catch (err) {
+    if (err instanceof ApiError) throw new ApiError(err.status, `error reading volume filters: ${err.message}`);
+    throw err;
+  }
+}
+
 function listVolumes(cluster: Cluster, ctx: RequestContext): void {
-  const filter = compileVolumeFilter(FilterArgs.parse(ctx.query.get('filters')));
+  const filter = compileVolumeFilter(parseVolumeFilters(ctx.query.get('filters')));
   const referencedOn = new Map<Engine, Set<string>>();
   const referenced = (engine: Engine): Set<string> => {
     let names = referencedOn.get(engine);
