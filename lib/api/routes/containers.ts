@@ -98,7 +98,7 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
   const limit = Number(q.get('limit') ?? '-1');
   const filter = compileContainerFilter(FilterArgs.parse(q.get('filters')), (ref) => referenceContainer(cluster, ref));
   const now = Date.now();
-  const rows: Array<{ created: string; json: string }> = [];
+  const rows: Array<{ created: number; order: string; json: string }> = [];
   const showAll = all || limit > 0 || q.has('before') || q.has('since') || filter.showAll;
   for (const engine of cluster.validatedEngines()) {
     if (!filter.engineMatches(engine)) continue;
@@ -106,10 +106,11 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
     for (const c of engine.containers.values()) {
       if (!showAll && (!c.state.running || !engine.isHealthy)) continue;
       if (!matches(c)) continue;
-      rows.push({ created: c.createdOrder, json: psRowJson(engine, c, now) });
+      rows.push({ created: c.created, order: c.createdOrder, json: psRowJson(engine, c, now) });
     }
   }
-  rows.sort((a, b) => (a.created < b.created ? 1 : a.created > b.created ? -1 : 0));
+  // Newest first, as dockerd: by second, then by the nanosecond order (compared only on ties: cheap).
+  rows.sort((a, b) => b.created - a.created || (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
   const selected = limit > 0 ? rows.slice(0, limit) : rows;
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
