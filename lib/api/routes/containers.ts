@@ -12,7 +12,7 @@ import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward, hijack } from '../forward';
 import { statusText } from '../format';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
-import type { CreateBody } from '../../scheduler/build-request';
+import type { CreateBody } from '../../docker-types';
 
 export function resolveContainer(cluster: Cluster, ref: string): ContainerRef {
   const found = cluster.findContainer(ref);
