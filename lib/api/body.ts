@@ -33,22 +33,3 @@ export async function readJson<T>(req: IncomingMessage, fallback: T): Promise<T>
     throw badRequest(`invalid JSON body: ${(err as Error).message}`);
   }
 }
-
-/** Docker's `filters` query parameter: JSON of key -> [values] or key -> {value: true}. */
-export function parseFilters(raw: string | null): Record<string, string[]> {
-  if (!raw) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw badRequest(`invalid filters: ${raw}`);
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw badRequest(`invalid filters: ${raw}`);
-  const out: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(parsed as Record<string, unknown>)) {
-    if (Array.isArray(value)) out[key] = value.map(String);
-    else if (value && typeof value === 'object') out[key] = Object.entries(value).filter(([, on]) => on).map(([v]) => v);
-    else throw badRequest(`invalid filter '${key}'`);
-  }
-  return out;
-}

@@ -7,10 +7,6 @@ import type { DockerEvent } from '../engine/engine';
 
 export type EventListener = (event: DockerEvent) => void;
 
-/** Docker's event filters: key -> accepted values. */
-export type EventFilters = Record<string, string[]>;
-
-
 export class EventHub {
   /** Ring buffer of the last `limit` events; `next` is where the next one goes. */
   private readonly history: DockerEvent[] = [];
@@ -48,44 +44,4 @@ export class EventHub {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
-}
-
-/** Docker's filter semantics: every key must match one of its values. */
-export function eventMatches(event: DockerEvent, filters: EventFilters): boolean {
-  const attrs = event.Actor?.Attributes ?? {};
-  const id = event.Actor?.ID ?? '';
-  for (const [key, values] of Object.entries(filters)) {
-    if (values.length === 0) continue;
-    const ok = values.some((value) => {
-      switch (key) {
-        case 'type':
-          return event.Type === value;
-        case 'event':
-        case 'action':
-          return event.Action === value || event.Action.split(':')[0] === value;
-        case 'container':
-          return event.Type === 'container' && (id === value || id.startsWith(value) || attrs.name === value);
-        case 'image':
-          return (event.Type === 'image' && (id === value || attrs.name === value)) || attrs.image === value || attrs.image?.split(':')[0] === value;
-        case 'network':
-          return event.Type === 'network' && (id === value || id.startsWith(value) || attrs.name === value);
-        case 'volume':
-          return event.Type === 'volume' && (id === value || attrs.name === value);
-        case 'label': {
-          const eq = value.indexOf('=');
-          return eq < 0 ? value in attrs : attrs[value.slice(0, eq)] === value.slice(eq + 1);
-        }
-        case 'node':
-          return attrs['node.name'] === value || attrs['node.id'] === value || attrs['node.addr'] === value;
-        case 'daemon':
-          return event.Type === 'daemon' && (id === value || attrs.name === value);
-        case 'scope':
-          return (event.scope ?? 'local') === value;
-        default:
-          return false;
-      }
-    });
-    if (!ok) return false;
-  }
-  return true;
 }

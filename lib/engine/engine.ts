@@ -10,7 +10,7 @@ import split2 from 'split2';
 import type Dockerode from 'dockerode';
 import { EngineClient, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
-import { containerFromInspect, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
 
@@ -455,7 +455,11 @@ export class Engine extends EventEmitter {
   async refreshList(kind: 'images' | 'networks' | 'volumes'): Promise<void> {
     const docker = this.client.docker;
     if (kind === 'images') {
-      this.images = (await this.call(() => docker.listImages({ all: false }))) as unknown as ImageRecord[];
+      // All images, intermediate ones included: dockerd's image filters (dangling, ancestor)
+      // need the parent links; the list route hides what `docker images` without -a hides.
+      const images = (await this.call(() => docker.listImages({ all: true }))) as unknown as ImageRecord[];
+      await this.addImageCreationTimes(images);
+      this.images = images;
     } else if (kind === 'networks') {
       const networks = (await this.call(() => docker.listNetworks())) as unknown as NetworkRecord[];
       this.networks = new Map(networks.map((n) => [n.Id, n]));
@@ -464,6 +468,21 @@ export class Engine extends EventEmitter {
       this.volumes = new Map((result.Volumes ?? []).map((v) => [v.Name, v]));
     }
     this.touch();
+  }
+
+  /** Image ID -> nanosecond creation time (images are immutable: inspected once per ID). */
+  private readonly imageCreated = new Map<string, string>();
+
+  /** Sets createdOrder on each image, inspecting only images not seen before. */
+  private async addImageCreationTimes(images: ImageRecord[]): Promise<void> {
+    const unknown = images.filter((i) => !this.imageCreated.has(i.Id)).map((i) => i.Id);
+    await runLimited(unknown, 4, async (id) => {
+      const info = (await this.client.docker.getImage(id).inspect()) as { Created?: string };
+      if (info.Created) this.imageCreated.set(id, createdOrder(info.Created));
+    });
+    const present = new Set(images.map((i) => i.Id));
+    for (const id of this.imageCreated.keys()) if (!present.has(id)) this.imageCreated.delete(id);
+    for (const image of images) image.createdOrder = this.imageCreated.get(image.Id);
   }
 
   private scheduleRefresh(): void {

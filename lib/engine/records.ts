@@ -34,6 +34,10 @@ export interface ContainerRecord {
   command: string;
   /** Unix seconds. */
   created: number;
+  /** Creation time to the nanosecond as a sortable string (see createdOrder): dockerd orders `ps`, `before` and `since` by it. */
+  createdOrder: string;
+  /** HostConfig.Isolation, lower-cased ('' on Linux); the `isolation` filter reads it. */
+  isolation: string;
   labels: Record<string, string>;
   state: ContainerState;
   ports: ContainerPort[];
@@ -58,6 +62,11 @@ export interface ContainerRecord {
 
 export interface ImageRecord {
   Id: string;
+  /**
+   * Creation time to the nanosecond (createdOrder of the image's inspect), when known: the list
+   * API rounds to seconds, dockerd's image `before`/`since` compare nanoseconds.
+   */
+  createdOrder?: string;
   ParentId: string;
   RepoTags: string[];
   RepoDigests: string[];
@@ -84,6 +93,17 @@ export interface VolumeRecord {
   Scope?: string;
   Labels?: Record<string, string> | null;
   [key: string]: unknown;
+}
+
+/**
+ * An RFC 3339 time with up to nanosecond precision as a string that sorts like the time:
+ * 12-digit unix seconds, '.', 9-digit nanoseconds. Unparseable input sorts first.
+ */
+export function createdOrder(iso: string): string {
+  const m = /^(.*T\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/.exec(iso);
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN;
+  if (!m || !Number.isFinite(ms)) return '000000000000.000000000';
+  return `${String(Math.floor(ms / 1000)).padStart(12, '0')}.${(m[2] ?? '').slice(0, 9).padEnd(9, '0')}`;
 }
 
 function toSeconds(iso: string): number {
@@ -116,6 +136,8 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, obser
     imageId: info.Image,
     command: [info.Path, ...(info.Args ?? [])].filter((s) => s !== undefined && s !== '').join(' '),
     created: toSeconds(info.Created),
+    createdOrder: createdOrder(info.Created),
+    isolation: String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase(),
     labels: info.Config?.Labels ?? {},
     state: {
       status: state.Status,
@@ -160,6 +182,8 @@ export function provisionalContainer(id: string, name: string, config: CreateBod
     imageId: '',
     command: [...list(config.Entrypoint), ...list(config.Cmd)].join(' '),
     created: Math.floor(sentAt / 1000),
+    createdOrder: createdOrder(new Date(sentAt).toISOString()),
+    isolation: String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase(),
     labels: config.Labels ?? {},
     state: { status: 'created', running: false, paused: false, restarting: false, exitCode: 0, startedAt: '0001-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z' },
     ports: [],

@@ -5,7 +5,9 @@ import { createContainer } from '../../cluster/create';
 import { ensureOk } from '../../engine/client';
 import type { ContainerRecord } from '../../engine/records';
 import type { Engine } from '../../engine/engine';
-import { readBody, readJson, parseFilters } from '../body';
+import { readBody, readJson } from '../body';
+import { FilterArgs } from '../../docker/filter-args';
+import { compileContainerFilter, type ReferenceContainer } from '../filters/containers';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward, hijack } from '../forward';
 import { statusText } from '../format';
@@ -13,8 +15,6 @@ import { noteAudit } from '../audit';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
 import type { CreateBody } from '../../docker-types';
 import { validateCreateBody } from '../create-body';
-
-const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 
 export function resolveContainer(cluster: Cluster, ref: string): ContainerRef {
   const found = cluster.findContainer(ref);
@@ -73,73 +73,46 @@ function psRowJson(engine: Engine, c: ContainerRecord, now: number): string {
   return `${cached.head}"Status":${JSON.stringify(status)}${cached.tail}`;
 }
 
-function matchesFilters(engine: Engine, c: ContainerRecord, filters: Record<string, string[]>): boolean {
-  for (const [key, values] of Object.entries(filters)) {
-    if (values.length === 0) continue;
-    const test = (v: string): boolean => {
-      switch (key) {
-        case 'name':
-          return safeRegex(v).test(c.name) || safeRegex(v).test(`/${c.name}`) || safeRegex(v).test(`${engine.name}/${c.name}`);
-        case 'id':
-          return c.id.startsWith(v);
-        case 'label': {
-          const eq = v.indexOf('=');
-          return eq < 0 ? v in c.labels : c.labels[v.slice(0, eq)] === v.slice(eq + 1);
-        }
-        case 'status':
-          if (!STATUSES.includes(v)) throw badRequest(`Invalid filter 'status=${v}'`);
-          return c.state.status === v;
-        case 'node':
-          return engine.name === v || engine.id === v || safeRegex(v).test(engine.name);
-        case 'health':
-          return (c.state.health ?? 'none') === v;
-        case 'exited':
-          if (!/^-?\d+$/.test(v)) throw badRequest(`invalid filter 'exited=${v}'`);
-          return c.state.status === 'exited' && c.state.exitCode === Number(v);
-        case 'ancestor':
-          return c.image === v || c.image === `${v}:latest` || c.imageId === v || c.imageId.startsWith(`sha256:${v}`);
-        case 'network':
-          return Object.entries(c.networks).some(([name, n]) => name === v || (n as { NetworkID?: string }).NetworkID?.startsWith(v));
-        case 'volume':
-          return c.mounts.some((m) => (m as { Name?: string }).Name === v || (m as { Destination?: string }).Destination === v);
-        case 'is-task':
-          return (v === 'true') === ('com.docker.swarm.task' in c.labels);
-        default:
-          throw badRequest(`Invalid filter '${key}'`);
-      }
-    };
-    // Repeated `label` filters must all hold (dockerd; docker-compose relies on it); others are alternatives.
-    const ok = key === 'label' ? values.every(test) : values.some(test);
-    if (!ok) return false;
+/**
+ * A `before` / `since` container: full ID, or a name (`web`, `/web`, `node-1/web`) that is
+ * unique in the cluster. dockerd takes no ID prefixes here either.
+ */
+function referenceContainer(cluster: Cluster, ref: string): ReferenceContainer | undefined {
+  const engines = cluster.validatedEngines();
+  for (const engine of engines) {
+    const c = engine.containers.get(ref);
+    if (c) return c;
   }
-  return true;
-}
-
-/** Docker treats the name filter as a regex; a broken one must not crash the request. */
-function safeRegex(pattern: string): RegExp {
-  try {
-    return new RegExp(pattern);
-  } catch {
-    return new RegExp(pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+  const name = ref.replace(/^\//, '');
+  const slash = name.indexOf('/');
+  if (slash > 0) {
+    const engine = engines.find((e) => e.name === name.slice(0, slash));
+    const c = engine?.containers.byName(name.slice(slash + 1));
+    if (c) return c;
   }
+  const found = engines.map((e) => e.containers.byName(name)).filter((c) => c !== undefined);
+  return found.length === 1 ? found[0] : undefined;
 }
 
 async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
   const all = q.get('all') === '1' || q.get('all') === 'true';
   const limit = Number(q.get('limit') ?? '-1');
-  const filters = parseFilters(q.get('filters'));
+  const filter = compileContainerFilter(FilterArgs.parse(q.get('filters')), (ref) => referenceContainer(cluster, ref));
   const now = Date.now();
-  const rows: Array<{ created: number; json: string }> = [];
-  const showAll = all || limit > 0 || q.has('before') || q.has('since') || 'status' in filters;
+  const rows: Array<{ created: number; order: string; json: string }> = [];
+  const showAll = all || limit > 0 || q.has('before') || q.has('since') || filter.showAll;
   for (const engine of cluster.validatedEngines()) {
+    if (!filter.engineMatches(engine)) continue;
+    const matches = filter.forEngine(engine);
     for (const c of engine.containers.values()) {
       if (!showAll && (!c.state.running || !engine.isHealthy)) continue;
-      if (!matchesFilters(engine, c, filters)) continue;
-      rows.push({ created: c.created, json: psRowJson(engine, c, now) });
+      if (!matches(c)) continue;
+      rows.push({ created: c.created, order: c.createdOrder, json: psRowJson(engine, c, now) });
     }
   }
-  rows.sort((a, b) => b.created - a.created);
+  // Newest first, as dockerd: by second, then by the nanosecond order (compared only on ties: cheap).
+  rows.sort((a, b) => b.created - a.created || (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
   const selected = limit > 0 ? rows.slice(0, limit) : rows;
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });

@@ -8,7 +8,8 @@ import { onEngines, type EngineResult } from '../fan-out';
 import type { Engine } from '../../engine/engine';
 import type { ImageRecord } from '../../engine/records';
 import { broadcast } from '../broadcast';
-import { parseFilters } from '../body';
+import { FilterArgs } from '../../docker/filter-args';
+import { compileImageFilter } from '../filters/images';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import type { RequestContext, Router } from '../router';
@@ -35,32 +36,43 @@ function firstHolder(cluster: Cluster, ref: string): Engine {
   return engine;
 }
 
+/**
+ * The merged `docker images`: each engine's listing as dockerd would give it (see
+ * filters/images.ts), merged by image ID. A `before`/`since` reference resolves per engine;
+ * engines where it does not resolve add nothing, and if it resolves nowhere the request gets
+ * the (first) engine's error, as one dockerd would answer.
+ */
 function listImages(cluster: Cluster, ctx: RequestContext): void {
-  const filters = parseFilters(ctx.query.get('filters'));
-  const merged = new Map<string, ImageRecord & { Containers: number }>();
+  const filter = compileImageFilter(FilterArgs.parse(ctx.query.get('filters')));
+  const all = ctx.query.get('all') === '1' || ctx.query.get('all') === 'true';
+  const merged = new Map<string, ImageRecord>();
+  let lookupError: unknown;
+  let answered = false;
   for (const engine of cluster.healthyEngines()) {
-    if (filters.node && !filters.node.some((n) => n === engine.name || n === engine.id)) continue;
-    for (const image of engine.images) {
-      if (filters.dangling) {
-        const dangling = (image.RepoTags ?? []).every((t) => t === '<none>:<none>');
-        if (!['true', 'false'].includes(filters.dangling[0])) throw badRequest(`Invalid filter 'dangling=${filters.dangling[0]}'`);
-        if (dangling !== (filters.dangling[0] === 'true')) continue;
+    if (!filter.engineMatches(engine)) continue;
+    let listed: ImageRecord[];
+    try {
+      listed = filter.list(engine.images, all);
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 404) {
+        lookupError ??= err;
+        continue;
       }
-      if (filters.reference && !filters.reference.some((r) => (image.RepoTags ?? []).some((t) => t === r || t.startsWith(`${r}:`) || t.split(':')[0] === r))) continue;
-      if (filters.label && !filters.label.every((l) => {
-        const eq = l.indexOf('=');
-        const labels = image.Labels ?? {};
-        return eq < 0 ? l in labels : labels[l.slice(0, eq)] === l.slice(eq + 1);
-      })) continue;
+      throw err;
+    }
+    answered = true;
+    for (const image of listed) {
       const existing = merged.get(image.Id);
       if (existing) {
         existing.RepoTags = [...new Set([...(existing.RepoTags ?? []), ...(image.RepoTags ?? [])])];
         existing.RepoDigests = [...new Set([...(existing.RepoDigests ?? []), ...(image.RepoDigests ?? [])])];
       } else {
-        merged.set(image.Id, { ...image, RepoTags: [...(image.RepoTags ?? [])], RepoDigests: [...(image.RepoDigests ?? [])] });
+        const { createdOrder: _created, ...row } = image;
+        merged.set(image.Id, { ...row, RepoTags: [...(image.RepoTags ?? [])], RepoDigests: [...(image.RepoDigests ?? [])] });
       }
     }
   }
+  if (!answered && lookupError) throw lookupError;
   sendJson(ctx.res, 200, [...merged.values()].sort((a, b) => b.Created - a.Created));
 }
 

@@ -7,7 +7,9 @@ import { ensureOk } from '../../engine/client';
 import { onEngines } from '../fan-out';
 import type { Engine } from '../../engine/engine';
 import type { NetworkRecord, VolumeRecord } from '../../engine/records';
-import { readJson, parseFilters } from '../body';
+import { readJson } from '../body';
+import { FilterArgs } from '../../docker/filter-args';
+import { compileNetworkFilter, compileVolumeFilter } from '../filters/networks-volumes';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import { noteAudit } from '../audit';
@@ -78,26 +80,9 @@ function pinnedEngine(cluster: Cluster, name: string): { engine?: Engine; name: 
   return split;
 }
 
-function labelFilter(labels: Record<string, string> | null | undefined, wanted: string[]): boolean {
-  return wanted.every((l) => {
-    const eq = l.indexOf('=');
-    return eq < 0 ? l in (labels ?? {}) : (labels ?? {})[l.slice(0, eq)] === l.slice(eq + 1);
-  });
-}
-
 function listNetworks(cluster: Cluster, ctx: RequestContext): void {
-  const f = parseFilters(ctx.query.get('filters'));
-  const rows = networks(cluster).filter(({ engine, item, name }) =>
-    (!f.node || f.node.includes(engine.name)) &&
-    (!f.driver || f.driver.includes(item.Driver)) &&
-    (!f.id || f.id.some((id) => item.Id.startsWith(id))) &&
-    (!f.name || f.name.some((n) => name.includes(n) || item.Name.includes(n))) &&
-    (!f.scope || f.scope.includes(item.Scope)) &&
-    (!f.label || labelFilter(item.Labels, f.label)) &&
-    (!f.type || f.type.some((t) => {
-      if (t !== 'custom' && t !== 'builtin') throw badRequest(`Invalid filter: 'type'='${t}'`);
-      return (t === 'builtin') === ['bridge', 'host', 'none'].includes(item.Name);
-    })));
+  const filter = compileNetworkFilter(FilterArgs.parse(ctx.query.get('filters')));
+  const rows = networks(cluster).filter(({ engine, item }) => filter.engineMatches(engine) && filter.test(item));
   sendJson(ctx.res, 200, rows.map(({ item, name }) => ({ ...item, Name: name })));
 }
 
@@ -120,13 +105,33 @@ async function removeNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   ctx.res.writeHead(204).end();
 }
 
+/** dockerd's volume route prefixes the JSON errors of `filters`. */
+function parseVolumeFilters(raw: string | null): FilterArgs {
+  try {
+    return FilterArgs.parse(raw);
+  } catch (err) {
+    if (err instanceof ApiError) throw new ApiError(err.status, `error reading volume filters: ${err.message}`);
+    throw err;
+  }
+}
+
 function listVolumes(cluster: Cluster, ctx: RequestContext): void {
-  const f = parseFilters(ctx.query.get('filters'));
-  const rows = volumes(cluster).filter(({ engine, item, name }) =>
-    (!f.node || f.node.includes(engine.name)) &&
-    (!f.name || f.name.some((n) => name.includes(n))) &&
-    (!f.driver || f.driver.includes(item.Driver)) &&
-    (!f.label || labelFilter(item.Labels, f.label)));
+  const filter = compileVolumeFilter(parseVolumeFilters(ctx.query.get('filters')));
+  const referencedOn = new Map<Engine, Set<string>>();
+  const referenced = (engine: Engine): Set<string> => {
+    let names = referencedOn.get(engine);
+    if (!names) {
+      names = new Set();
+      if (filter.needsReferences) {
+        for (const c of engine.containers.values()) {
+          for (const m of c.mounts as Array<{ Type?: string; Name?: string }>) if (m.Type === 'volume' && m.Name) names.add(m.Name);
+        }
+      }
+      referencedOn.set(engine, names);
+    }
+    return names;
+  };
+  const rows = volumes(cluster).filter(({ engine, item }) => filter.engineMatches(engine) && filter.test(item, referenced(engine)));
   sendJson(ctx.res, 200, { Volumes: rows.map(({ item, name }) => ({ ...item, Name: name })), Warnings: [] });
 }
 

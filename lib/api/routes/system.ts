@@ -1,9 +1,9 @@
 /** /_ping, /version, /info, /events, /auth: the manager's own view of the cluster. */
 import os from 'node:os';
 import type { Cluster } from '../../cluster/cluster';
-import { eventMatches } from '../../cluster/event-hub';
 import type { DockerEvent } from '../../engine/engine';
-import { parseFilters } from '../body';
+import { FilterArgs } from '../../docker/filter-args';
+import { compileEventFilter } from '../filters/events';
 import { ApiError, badRequest, sendJson } from '../errors';
 import { forward } from '../forward';
 import { bytesSize, naturalCompare } from '../format';
@@ -170,12 +170,12 @@ function parseTimestamp(value: string | null, name: string): number | undefined 
 function events(cluster: Cluster, ctx: RequestContext): void {
   const since = parseTimestamp(ctx.query.get('since'), 'since');
   const until = parseTimestamp(ctx.query.get('until'), 'until');
-  const filters = parseFilters(ctx.query.get('filters'));
+  const matches = compileEventFilter(FilterArgs.parse(ctx.query.get('filters')));
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   res.flushHeaders();
   const write = (event: DockerEvent): void => {
-    if (eventMatches(event, filters)) res.write(JSON.stringify(event) + '\n');
+    if (matches(event)) res.write(JSON.stringify(event) + '\n');
   };
   if (since !== undefined) for (const event of cluster.events.replay(since, until)) write(event);
   const nowNano = Date.now() * 1e6;

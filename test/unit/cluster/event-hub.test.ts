@@ -1,31 +1,15 @@
 import assert from 'node:assert/strict';
-import { EventHub, eventMatches } from '../../../lib/cluster/event-hub';
+import { EventHub } from '../../../lib/cluster/event-hub';
 import type { DockerEvent } from '../../../lib/engine/engine';
 
 function event(Type: string, Action: string, ID: string, attrs: Record<string, string>, timeNano: number): DockerEvent {
   return { Type, Action, Actor: { ID, Attributes: attrs }, time: Math.floor(timeNano / 1e9), timeNano, scope: 'local' };
 }
 
-describe('EventHub and event filters', function () {
+describe('EventHub', function () {
   const start = event('container', 'start', 'abc123', { name: 'web', image: 'busybox:latest', 'node.name': 'node-1', app: 'shop' }, 1e18);
   const pull = event('image', 'pull', 'busybox:latest', { name: 'busybox', 'node.name': 'node-2' }, 1e18 + 5e6);
   const exec = event('container', 'exec_start: sh -c ls', 'abc123', { name: 'web', 'node.name': 'node-1' }, 1e18 + 10e6);
-
-  it('matches Docker filter keys, all keys must match, any value of a key', function () {
-    assert.ok(eventMatches(start, { type: ['container'], event: ['start', 'stop'] }));
-    assert.ok(!eventMatches(start, { type: ['container'], event: ['stop'] }));
-    assert.ok(eventMatches(start, { container: ['web'] }));
-    assert.ok(eventMatches(start, { container: ['abc'] }));
-    assert.ok(eventMatches(start, { image: ['busybox'] }));
-    assert.ok(eventMatches(start, { label: ['app=shop'] }));
-    assert.ok(eventMatches(start, { label: ['app'] }));
-    assert.ok(!eventMatches(start, { label: ['app=other'] }));
-    assert.ok(eventMatches(start, { node: ['node-1'] }));
-    assert.ok(!eventMatches(pull, { node: ['node-1'] }));
-    assert.ok(eventMatches(exec, { event: ['exec_start'] }), 'exec_start actions carry the command after a colon');
-    assert.ok(!eventMatches(start, { unknownkey: ['x'] }));
-    assert.ok(eventMatches(start, {}));
-  });
 
   it('replays history by time window and notifies subscribers', function () {
     const hub = new EventHub();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  checkRegexIsBounded, describeExpression, holds, MAX_EXPRESSION_LENGTH, MAX_PATTERN_CANDIDATE_LENGTH,
+  describeExpression, holds, MAX_EXPRESSION_LENGTH,
   parseExpression, parseExpressionCached,
 } from '../../../lib/scheduler/expression';
 import { SchedulerError } from '../../../lib/scheduler/filter';
@@ -199,9 +199,12 @@ describe('expression parser', () => {
     it('empty regex', () => assertRejected('node==//', /regular expression is empty/));
     it('invalid regex', () => assertRejected('node==/node[/', /invalid regular expression/));
     it('unbalanced parenthesis', () => assertRejected('node==/(node/', /invalid regular expression/));
-    it('(?i) not at the start', () => {
-      assertRejected('node==/node(?i)x/', /\(\?i\) is only supported at the start/);
+    it('(?i) inside a glob (only a leading one is a flag there)', () => {
       assertRejected('node==node(?i)x', /\(\?i\) is only supported at the start/);
+    });
+    it('RE2 syntax errors, with RE2\'s message', () => {
+      assertRejected('node==/a(/', /invalid regular expression: error parsing regexp: missing closing \)/);
+      assertRejected('node==/a{1001}/', /invalid repeat count/);
     });
     it('names the expression in the message', () => {
       assert.throws(() => parseExpression('disk=ssd', 'affinity'), /^SchedulerError: invalid affinity expression 'disk=ssd'/);
@@ -220,48 +223,23 @@ describe('expression parser', () => {
       assert.equal(parse(text).value.length, MAX_EXPRESSION_LENGTH - 5);
     });
 
-    for (const catastrophic of ['(a+)+', '(a*)*b', '(a|aa)*', '(a|a)+$', '(?:a?){30}', '((a+))+', '(\\w+\\s?)*', '([a-z]+)*x']) {
-      it(`rejects the nested quantifier /${catastrophic}/`, () => {
-        assertRejected(`name==/${catastrophic}/`, /too complex/);
+    for (const catastrophic of ['(a+)+', '(a*)*b', '(a|aa)*', '(a|a)+$', '(?:a?){30}a{30}', '((a+))+', '(\\w+\\s?)*', '([a-z]+)*x', '.*a.*a.*a.*a.*b']) {
+      it(`accepts /${catastrophic}/ and matches it in linear time (RE2)`, () => {
+        const e = parse(`name==/${catastrophic}/`);
+        // A backtracking engine needs ~2^30 steps on 30 a's followed by a mismatch; RE2 is linear.
+        assert.equal(holds(e, ['a'.repeat(30) + '-']), false);
+        assert.equal(holds(e, ['a'.repeat(100_000) + '!']), false);
       });
     }
 
-    it('rejects more than three variable-length quantifiers (polynomial backtracking)', () => {
-      assertRejected('name==/.*a.*a.*a.*b/', /more than 3 variable-length quantifiers/);
+    it('(?i) works anywhere in a regex, as in RE2 and classic', () => {
+      assert.equal(check('node==/node-(?i)AB/', 'node-ab'), true);
+      assert.equal(check('node==/node-(?i)AB/', 'NODE-ab'), false);
     });
 
-    it('rejects backreferences and lookarounds (not RE2 syntax, unbounded in JavaScript)', () => {
-      assertRejected('name==/(a)\\1/', /backreferences/);
-      // `=` and `!` are outside the value grammar, so lookarounds cannot even be written...
+    it('rejects what RE2 does not support (backreferences; lookarounds are outside the grammar)', () => {
+      assertRejected('name==/(a)\\1/', /invalid regular expression/);
       assertRejected('name==/a(?=b)b/', /is invalid/);
-      assertRejected('name==/(?<!a)b/', /is invalid/);
-      // ...and the complexity check refuses them too, should the grammar ever allow them.
-      assert.match(checkRegexIsBounded('a(?=b)b') ?? '', /lookaround/);
-      assert.match(checkRegexIsBounded('(?<!a)b') ?? '', /lookaround/);
-    });
-
-    it('rejects huge repeat counts', () => {
-      assertRejected('name==/a{1000}/', /repeat counts above 255/);
-    });
-
-    it('accepts ordinary regexes', () => {
-      for (const ok of ['node-[0-9]+', '.*node1.*', '(web|db)-[0-9]+', '(ab)+', '(?:node)?[12]', 'a{2,5}', '[(]+']) {
-        assert.equal(checkRegexIsBounded(ok), undefined, ok);
-      }
-    });
-
-    it('matches the worst accepted regex against hostile values in bounded time', () => {
-      const e = parse('name==/.*a.*a.*b/');
-      const hostile = 'a'.repeat(MAX_PATTERN_CANDIDATE_LENGTH);
-      const ms = timeMs(() => assert.equal(holds(e, [hostile]), false));
-      assert.ok(ms < 200, `took ${ms} ms`);
-    });
-
-    it('never runs a regex on candidates longer than the cap', () => {
-      const e = parse('name==/a+/');
-      assert.equal(holds(e, ['a'.repeat(MAX_PATTERN_CANDIDATE_LENGTH)]), true);
-      const ms = timeMs(() => assert.equal(holds(e, ['a'.repeat(10_000_000)]), false));
-      assert.ok(ms < 50, `took ${ms} ms`);
     });
 
     it('matches hostile globs on huge values quickly (minimatch does not backtrack)', () => {
