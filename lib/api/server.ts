@@ -47,6 +47,21 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   return router;
 }
 
+/** The message of an error the manager itself raised, for the debug log of its answer. */
+const errorMessages = new WeakMap<http.ServerResponse, string>();
+
+/**
+ * At debug level, every JSON 4xx/5xx answer (the manager's own or an engine's passed through)
+ * is logged with the request that got it: what an operator needs to see why a client failed.
+ */
+function logErrorAnswers(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.once('finish', () => {
+    if (res.statusCode < 400 || !/json/i.test(String(res.getHeader('content-type') ?? ''))) return;
+    const error = errorMessages.get(res);
+    log.debug('Error answered', { method: req.method, url: req.url, status: res.statusCode, ...(error ? { error } : {}), remote: req.socket.remoteAddress });
+  });
+}
+
 const VERSIONED = /^\/v(\d+\.\d+)(\/.*)$/;
 
 /** Splits `/v1.41/containers/json?all=1` into version, path and query; rejects unusable versions. */
@@ -79,6 +94,7 @@ export class ApiServer {
   constructor(private readonly router: Router, private readonly options: ApiServerOptions) {}
 
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    if (log.isDebug()) logErrorAnswers(req, res);
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'swarm-ts');
     if (this.options.cors) {
@@ -99,6 +115,7 @@ export class ApiServer {
     } catch (err) {
       const status = statusOf(err);
       if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error: (err as Error).message });
+      errorMessages.set(res, (err as Error).message ?? String(err));
       sendError(res, status, (err as Error).message ?? String(err));
     }
   }
@@ -114,6 +131,7 @@ export class ApiServer {
     } catch (err) {
       const body = JSON.stringify({ message: (err as Error).message });
       const status = statusOf(err);
+      log.debug('Error answered', { method: req.method, url: req.url, status, error: (err as Error).message, remote: req.socket.remoteAddress });
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }

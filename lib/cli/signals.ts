@@ -1,0 +1,30 @@
+/**
+ * Clean stop on SIGTERM/SIGINT for every command. In a container `swarm` is PID 1, and the
+ * kernel delivers no default-action signal to PID 1: without a handler `docker stop` would wait
+ * its 10 s and SIGKILL. Commands that hold resources register a cleanup (bounded in time);
+ * the process then exits 0.
+ */
+import { log } from '../log';
+
+type Cleanup = () => Promise<void>;
+const cleanups: Cleanup[] = [];
+const CLEANUP_BUDGET_MS = 3000;
+let installed = false;
+
+/** Runs `cleanup` (at most ~3 s) before the process exits on SIGTERM or SIGINT. */
+export function onShutdown(cleanup: Cleanup): void {
+  cleanups.push(cleanup);
+}
+
+export function installSignalHandlers(): void {
+  if (installed) return;
+  installed = true;
+  const shutdown = (signal: NodeJS.Signals): void => {
+    log.info(`Received ${signal}, shutting down`);
+    const done = Promise.allSettled(cleanups.map((cleanup) => cleanup()));
+    const timeout = new Promise((resolve) => setTimeout(resolve, CLEANUP_BUDGET_MS).unref());
+    void Promise.race([done, timeout]).then(() => process.exit(0));
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
