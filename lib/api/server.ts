@@ -142,6 +142,9 @@ export class ApiServer {
         ? https.createServer({
           cert: this.options.tls.cert, key: this.options.tls.key, ca: this.options.tls.ca,
           requestCert: this.options.tls.verify, rejectUnauthorized: this.options.tls.verify, minVersion: 'TLSv1.2',
+          // As http.Server does for plain sockets: a hijacked exec/attach client half-closes
+          // (close_notify) when its stdin ends and must still receive the output.
+          allowHalfOpen: true,
         })
         : http.createServer();
       server.on('request', (req, res) => void this.handle(req, res));
