@@ -61,11 +61,14 @@ describe('TLS to clients and engines', function () {
 
   it('--tls without --tlsverify: clients need no certificate, engines are reached with the key pair', async function () {
     const manager = await manage(['--tls', `--tlscert=${a.serverCert}`, `--tlskey=${a.serverKey}`, tlsEngine.addr], {});
-    // the stock CLI with --tls and no certificate of its own (DOCKER_CERT_PATH empty)
+    // the stock CLI with --tls and no client certificate: its ~/.docker holds only a CA file
+    // (which the CLI insists on reading), from a CA unrelated to the manager's certificate
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'no-certs-'));
+    fs.mkdirSync(path.join(empty, '.docker'));
+    fs.copyFileSync(b.ca, path.join(empty, '.docker', 'ca.pem'));
     try {
       const status = await waitFor(async () => {
-        const r = await docker(manager.host, ['--tls', 'info', '--format', '{{json .SystemStatus}}'], { env: { DOCKER_CERT_PATH: empty } });
+        const r = await docker(manager.host, ['--tls', 'info', '--format', '{{json .SystemStatus}}'], { env: { HOME: empty } });
         return r.code === 0 && /Status","Healthy"/.test(r.stdout) ? r.stdout : undefined;
       }, 60_000, 'docker --tls info to show the engine healthy', 250);
       assert.ok(status.includes(tlsEngine.addr), status);
