@@ -14,8 +14,9 @@ function git(args: string[]): string {
   return execFileSync('git', args, { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }
 
-let commit = 'HEAD';
-try {
+// SWARM_GIT_COMMIT wins: a build without .git (the Dockerfile's) passes the commit in.
+let commit = process.env.SWARM_GIT_COMMIT || 'HEAD';
+if (!process.env.SWARM_GIT_COMMIT) try {
   commit = git(['rev-parse', '--short=7', 'HEAD']);
   if (git(['status', '--porcelain', '--untracked-files=no']) !== '') commit += '-dirty';
 } catch {
