@@ -62,6 +62,10 @@ export interface EngineHandle {
   logs(): string;
   /** The engine's temp dir (data root, exec root, socket, log). */
   dir: string;
+  /** unix:// path of the engine's plain set-up socket. */
+  socket: string;
+  /** TLS files when the TCP port serves TLS. */
+  tls?: EngineTls;
 }
 
 export interface EngineSet {
@@ -76,6 +80,21 @@ export interface StartEnginesOptions {
   labels?: (i: number) => Record<string, string>;
   /** Import busybox:latest into every engine (default true). */
   loadBusybox?: boolean;
+  /**
+   * Serve the TCP port with TLS as docker-machine's engines do (`dockerd --tlsverify
+   * --tlscacert --tlscert --tlskey`): only clients with a certificate from `ca` get in. The
+   * unix socket stays for the harness; docker() speaks TLS with `clientCert`/`clientKey`
+   * (default: the server pair, which docker-machine makes usable as a client certificate).
+   */
+  tls?: EngineTls;
+}
+
+export interface EngineTls {
+  ca: string;
+  cert: string;
+  key: string;
+  clientCert?: string;
+  clientKey?: string;
 }
 
 const DOCKERD = 'dockerd';
@@ -113,7 +132,7 @@ export async function startEngines(count: number, options: StartEnginesOptions =
   const labelsOf = options.labels ?? defaultEngineLabels;
   const tarball = options.loadBusybox === false ? undefined : busyboxTarball();
   tarball?.catch(() => undefined); // awaited below; do not report it as unhandled meanwhile
-  const engines = Array.from({ length: count }, (_, i) => new Engine(`${prefix}${i}`, labelsOf(i)));
+  const engines = Array.from({ length: count }, (_, i) => new Engine(`${prefix}${i}`, labelsOf(i), options.tls));
   const stopAll = async (): Promise<void> => {
     await Promise.all(engines.map((engine) => engine.stop()));
   };
@@ -163,6 +182,7 @@ class Engine implements EngineHandle {
   constructor(
     readonly name: string,
     readonly labels: Record<string, string>,
+    readonly tls?: EngineTls,
   ) {
     this.dir = makeEngineDir();
     fs.writeFileSync(path.join(this.dir, 'daemon.json'), '{}\n');
@@ -186,7 +206,20 @@ class Engine implements EngineHandle {
   }
 
   docker(): Dockerode {
-    return new Dockerode({ host: '127.0.0.1', port: this.port, protocol: 'http' });
+    if (!this.tls) return new Dockerode({ host: '127.0.0.1', port: this.port, protocol: 'http' });
+    return new Dockerode({
+      host: '127.0.0.1',
+      port: this.port,
+      protocol: 'https',
+      ca: fs.readFileSync(this.tls.ca),
+      cert: fs.readFileSync(this.tls.clientCert ?? this.tls.cert),
+      key: fs.readFileSync(this.tls.clientKey ?? this.tls.key),
+    });
+  }
+
+  /** The engine's unix socket (plain, for set-up), e.g. when its TCP port wants TLS. */
+  get socket(): string {
+    return path.join(this.dir, 'd.sock');
   }
 
   logs(): string {
@@ -253,7 +286,9 @@ class Engine implements EngineHandle {
     exitedEarly.catch(() => undefined);
     await Promise.race([
       exitedEarly,
-      waitFor(() => answersPing(this.port), READY_TIMEOUT_MS, `dockerd ${this.name} to answer /_ping on ${this.addr}`, 50),
+      this.tls
+        ? waitFor(async () => (await answersPing(this.port, 1000, this.socket)) && (await isPortOpen(this.port)), READY_TIMEOUT_MS, `dockerd ${this.name} to answer /_ping on ${this.socket} and listen on ${this.addr}`, 50)
+        : waitFor(() => answersPing(this.port), READY_TIMEOUT_MS, `dockerd ${this.name} to answer /_ping on ${this.addr}`, 50),
     ]);
   }
 
@@ -271,6 +306,7 @@ class Engine implements EngineHandle {
       '--ip-masq=false',
     ];
     for (const [key, value] of Object.entries(this.labels)) args.push(`--label=${key}=${value}`);
+    if (this.tls) args.push('--tlsverify', `--tlscacert=${this.tls.ca}`, `--tlscert=${this.tls.cert}`, `--tlskey=${this.tls.key}`);
     return args;
   }
 

@@ -2,6 +2,8 @@
  * Starts the real manager, `node bin/swarm manage -H tcp://127.0.0.1:<free port> ...args`,
  * as a tracked child with its log in a temp file, and waits until it answers GET /_ping.
  */
+import * as fs from 'fs';
+import * as https from 'https';
 import * as path from 'path';
 import Dockerode from 'dockerode';
 import { answersPing, freePort } from './ports';
@@ -34,6 +36,13 @@ export interface StartManagerOptions {
   port?: number;
   /** How long to wait for /_ping (default 20 s). */
   readyTimeoutMs?: number;
+  /**
+   * The manager serves TLS (--tls/--tlsverify in args): readiness and docker() use https with
+   * this client certificate (any of them may be omitted for --tls without verification).
+   */
+  clientTls?: { ca?: string; cert?: string; key?: string };
+  /** Global options before `manage`, e.g. ['--log-format', 'json'] for a test that reads log fields. */
+  globalArgs?: string[];
 }
 
 /** The repository root: dist/testbed/manager.js -> two levels up. */
@@ -45,13 +54,13 @@ export async function startManager(args: string[], options: StartManagerOptions 
   const proc = spawnTracked({
     name: `swarm-manage-${port}`,
     command: process.execPath,
-    args: [SWARM_BIN, 'manage', '-H', `tcp://127.0.0.1:${port}`, ...args],
+    args: [SWARM_BIN, ...(options.globalArgs ?? []), 'manage', '-H', `tcp://127.0.0.1:${port}`, ...args],
     env: options.env,
     cwd: REPO_ROOT,
   });
   const timeoutMs = options.readyTimeoutMs ?? 20_000;
   try {
-    await waitUntilReady(proc, port, timeoutMs);
+    await waitUntilReady(proc, port, timeoutMs, options.clientTls ? () => answersTlsPing(port, options.clientTls!) : undefined);
   } catch (err) {
     await killTracked(proc.pid);
     throw err;
@@ -63,21 +72,41 @@ export async function startManager(args: string[], options: StartManagerOptions 
     pid: proc.pid,
     logFile: proc.logFile,
     exited: proc.exited,
-    docker: () => new Dockerode({ host: '127.0.0.1', port, protocol: 'http' }),
+    docker: () => (options.clientTls ? new Dockerode({ host: '127.0.0.1', port, protocol: 'https', ...readClientTls(options.clientTls) }) : new Dockerode({ host: '127.0.0.1', port, protocol: 'http' })),
     logs: () => proc.logs(),
     stop: () => stopTracked(proc.pid),
     kill: () => killTracked(proc.pid),
   };
 }
 
-async function waitUntilReady(proc: TrackedProcess, port: number, timeoutMs: number): Promise<void> {
+function readClientTls(files: { ca?: string; cert?: string; key?: string }): { ca?: Buffer; cert?: Buffer; key?: Buffer } {
+  return {
+    ...(files.ca ? { ca: fs.readFileSync(files.ca) } : {}),
+    ...(files.cert ? { cert: fs.readFileSync(files.cert) } : {}),
+    ...(files.key ? { key: fs.readFileSync(files.key) } : {}),
+  };
+}
+
+/** GET https://127.0.0.1:port/_ping with a client certificate; true on 200. */
+export function answersTlsPing(port: number, files: { ca?: string; cert?: string; key?: string }, timeoutMs = 2000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const req = https.get({ host: '127.0.0.1', port, path: '/_ping', timeout: timeoutMs, ...readClientTls(files), rejectUnauthorized: Boolean(files.ca) }, (res) => {
+      res.resume();
+      resolve(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(false));
+  });
+}
+
+async function waitUntilReady(proc: TrackedProcess, port: number, timeoutMs: number, ping = () => answersPing(port)): Promise<void> {
   const describe = (why: string): Error =>
     new Error(`swarm manage ${why}; last lines of ${proc.logFile}:\n${tailLines(proc.logs(), 20)}`);
   const exited = proc.exited.then((info) => {
     throw describe(`exited before answering /_ping (code ${info.code}, signal ${info.signal})`);
   });
   exited.catch(() => undefined);
-  const ready = waitFor(() => answersPing(port), timeoutMs, `swarm manage to answer /_ping on port ${port}`, 100).catch(
+  const ready = waitFor(ping, timeoutMs, `swarm manage to answer /_ping on port ${port}`, 100).catch(
     () => {
       throw describe(`did not answer GET /_ping on 127.0.0.1:${port} within ${timeoutMs} ms`);
     },

@@ -38,10 +38,14 @@ export function isPortOpen(port: number, host = '127.0.0.1', timeoutMs = 1000): 
   });
 }
 
-/** True when GET http://127.0.0.1:port/_ping answers 200 (dockerd and the manager both serve it). */
-export function answersPing(port: number, timeoutMs = 1000): Promise<boolean> {
+/**
+ * True when GET http://127.0.0.1:port/_ping answers 200 (dockerd and the manager both serve it);
+ * with `socketPath`, asks over that unix socket instead.
+ */
+export function answersPing(port: number, timeoutMs = 1000, socketPath?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const req = http.get({ host: '127.0.0.1', port, path: '/_ping', timeout: timeoutMs }, (res) => {
+    const target = socketPath ? { socketPath } : { host: '127.0.0.1', port };
+    const req = http.get({ ...target, path: '/_ping', timeout: timeoutMs }, (res) => {
       res.resume();
       resolve(res.statusCode === 200);
     });

@@ -4,7 +4,7 @@
  * (etcd) with client-certificate auth; reusable for the manager's --tlsverify tests.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,11 @@ export interface TlsFiles {
   clientKey: string;
   /** A second CA's file, to test verification failures. */
   otherCa: string;
+  /** A client certificate signed by the other CA (what a stranger would present). */
+  otherClientCert: string;
+  otherClientKey: string;
+  /** A DOCKER_CERT_PATH for the docker CLI: ca.pem, cert.pem (client.pem), key.pem. */
+  clientCertPath: string;
   remove(): void;
 }
 
@@ -35,8 +40,18 @@ export function makeTlsFiles(): TlsFiles {
     openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${name}-key.pem`, '-out', `${name}.csr`, '-subj', subject], dir);
     openssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.pem', '-CAkey', 'ca-key.pem', '-CAcreateserial', '-out', `${name}.pem`, '-extfile', `${name}.ext`, ...days], dir);
   }
+  openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'other-client-key.pem', '-out', 'other-client.csr', '-subj', '/CN=stranger'], dir);
+  openssl(['x509', '-req', '-in', 'other-client.csr', '-CA', 'other-ca.pem', '-CAkey', 'other-ca-key.pem', '-CAcreateserial', '-out', 'other-client.pem', '-extfile', 'client.ext', ...days], dir);
+  const clientCertPath = join(dir, 'docker-client');
+  mkdirSync(clientCertPath);
+  copyFileSync(join(dir, 'ca.pem'), join(clientCertPath, 'ca.pem'));
+  copyFileSync(join(dir, 'client.pem'), join(clientCertPath, 'cert.pem'));
+  copyFileSync(join(dir, 'client-key.pem'), join(clientCertPath, 'key.pem'));
   return {
     dir,
+    otherClientCert: join(dir, 'other-client.pem'),
+    otherClientKey: join(dir, 'other-client-key.pem'),
+    clientCertPath,
     ca: join(dir, 'ca.pem'),
     serverCert: join(dir, 'server.pem'),
     serverKey: join(dir, 'server-key.pem'),

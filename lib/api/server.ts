@@ -67,6 +67,21 @@ export function sendReadiness(cluster: Cluster, res: http.ServerResponse): void 
   sendJson(res, verdict.ready ? 200 : 503, { status: verdict.ready ? 'ready' : 'not ready', ...verdict });
 }
 
+/** The message of an error the manager itself raised, for the debug log of its answer. */
+const errorMessages = new WeakMap<http.ServerResponse, string>();
+
+/**
+ * At debug level, every JSON 4xx/5xx answer (the manager's own or an engine's passed through)
+ * is logged with the request that got it: what an operator needs to see why a client failed.
+ */
+function logErrorAnswers(req: http.IncomingMessage, res: http.ServerResponse): void {
+  res.once('finish', () => {
+    if (res.statusCode < 400 || !/json/i.test(String(res.getHeader('content-type') ?? ''))) return;
+    const error = errorMessages.get(res);
+    log.debug('Error answered', { method: req.method, url: req.url, status: res.statusCode, ...(error ? { error } : {}), remote: req.socket.remoteAddress });
+  });
+}
+
 /** dockerd's version prefix: `/v` and digits and dots (`/v99/`, `/v1.41/`); anything else is a plain path. */
 const VERSIONED = /^\/v([0-9.]+)(\/.*)$/;
 
@@ -101,6 +116,7 @@ export class ApiServer {
 
   async handle(incoming: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     let req = incoming;
+    if (log.isDebug()) logErrorAnswers(req, res);
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'swarm-ts');
     if (this.options.cors) {
@@ -146,6 +162,7 @@ export class ApiServer {
       error = (err as Error).message ?? String(err);
       if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error });
       if (err instanceof NotPrimaryError && !res.headersSent) res.setHeader(NOT_PRIMARY_HEADER, 'true');
+      errorMessages.set(res, error);
       sendError(res, status, (err as Error).message ?? String(err));
     }
   }
@@ -180,6 +197,7 @@ export class ApiServer {
       const body = JSON.stringify({ message: (err as Error).message });
       status = statusOf(err);
       error = (err as Error).message;
+      log.debug('Error answered', { method: req.method, url: req.url, status, error, remote: req.socket.remoteAddress });
       const extra = err instanceof NotPrimaryError ? `X-Swarm-Not-Primary: true\r\n` : '';
       socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
@@ -191,6 +209,9 @@ export class ApiServer {
         ? https.createServer({
           cert: this.options.tls.cert, key: this.options.tls.key, ca: this.options.tls.ca,
           requestCert: this.options.tls.verify, rejectUnauthorized: this.options.tls.verify, minVersion: 'TLSv1.2',
+          // As http.Server does for plain sockets: a hijacked exec/attach client half-closes
+          // (close_notify) when its stdin ends and must still receive the output.
+          allowHalfOpen: true,
         })
         : http.createServer();
       server.on('request', (req, res) => void this.handle(req, res));

@@ -6,6 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { UnsupportedError } from '../../discovery/discovery';
 import { log } from '../log';
+import { onShutdown } from './signals';
 import type { Command } from './command';
 import { UsageError } from './command';
 import { durationFlag, openDiscovery, requireDiscovery } from './discovery-flags';
@@ -50,8 +51,8 @@ ${flagHelp(FLAGS)}
 
     const discovery = openDiscovery(url, values, { heartbeatMs, ttlMs });
     if (delayMs > 0) await sleep(randomInt(0, Math.max(1, Math.floor(delayMs))));
-    log.info(`Registering on the discovery service every ${values.heartbeat}...`, { addr: advertise, discovery: url });
-    for (;;) {
+    onShutdown(() => discovery.close());
+    for (let first = true; ; first = false) {
       try {
         await discovery.register(advertise);
         log.debug('Registered', { addr: advertise });
@@ -60,8 +61,13 @@ ${flagHelp(FLAGS)}
           await discovery.close();
           throw new UsageError(`${url.split('://')[0]} discovery: ${err.message}`);
         }
+        if (first) log.info(`Registering on the discovery service every ${values.heartbeat}...`, { addr: advertise, discovery: url });
         log.error(`Registering ${advertise} failed: ${(err as Error).message}`, { addr: advertise, discovery: url });
+        await sleep(heartbeatMs);
+        continue;
       }
+      // Logged after the first attempt so a backend that cannot register fails with one line.
+      if (first) log.info(`Registering on the discovery service every ${values.heartbeat}...`, { addr: advertise, discovery: url });
       await sleep(heartbeatMs);
     }
   },

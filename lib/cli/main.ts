@@ -2,10 +2,22 @@ import { basename } from 'node:path';
 import type { Command } from './command';
 import { UsageError } from './command';
 import { COMMANDS } from './commands';
+import { flagHelp, parseFlags, type FlagSpec } from './flags';
 import { GIT_COMMIT, VERSION } from './version';
-import { configureLog, isLogLevel } from '../log';
+import { configureLog, defaultLogFormat, parseLogLevel, type LogFormat } from '../log';
+import { installSignalHandlers } from './signals';
 
 const PROGRAM = basename(process.argv[1] ?? 'swarm');
+
+/** Options before the command, read as Go's flag package does (stops at the command name). */
+const GLOBAL_FLAGS: FlagSpec[] = [
+  { name: 'debug', type: 'boolean', default: false, env: 'DEBUG', help: 'debug mode (same as --log-level debug unless --log-level is given)' },
+  { name: 'log-level', short: 'l', type: 'string', default: 'info', help: 'Log level (options: debug, info, warn, error, fatal, panic)' },
+  { name: 'log-format', type: 'string', default: 'auto', help: 'Log format on stderr (options: auto, text, json); auto is text (logfmt), coloured on a terminal' },
+  { name: 'experimental', type: 'boolean', default: false, help: 'enable experimental features' },
+  { name: 'help', short: 'h', type: 'boolean', default: false, help: 'show help' },
+  { name: 'version', short: 'v', type: 'boolean', default: false, help: 'print the version' },
+];
 
 function findCommand(name: string): Command | undefined {
   return COMMANDS.find((c) => c.name === name || c.aliases.includes(name));
@@ -18,12 +30,7 @@ function appHelp(): string {
 A Docker-native clustering system (swarm-ts ${VERSION})
 
 Options:
-   --debug                     debug mode [$DEBUG]
-   --log-level, -l "info"      Log level (options: debug, info, warn, error, fatal, panic)
-   --log-format "auto"         Log format (options: auto, json, text)
-   --experimental              enable experimental features
-   --help, -h                  show help
-   --version, -v               print the version
+${flagHelp(GLOBAL_FLAGS)}
 
 Commands:
 ${lines.join('\n')}
@@ -33,36 +40,38 @@ Run '${PROGRAM} COMMAND --help' for more information on a command.
 `;
 }
 
+const HELP_FLAGS = new Set(['-h', '--h', '-help', '--help']);
+
 /** Parses global options (before the command), then dispatches. */
 export async function main(argv: string[]): Promise<void> {
-  let level: string | undefined;
-  let debug = Boolean(process.env.DEBUG);
-  let format = 'auto';
-  let experimental = false;
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i];
-    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined];
-    if (flag === '--debug') debug = true;
-    else if (flag === '--experimental') experimental = true;
-    else if (flag === '--log-level' || flag === '-l') level = inline ?? argv[++i];
-    else if (flag === '--log-format') format = inline ?? argv[++i] ?? '';
-    else if (flag === '--version' || flag === '-v') {
-      process.stdout.write(`${PROGRAM} version ${VERSION} (${GIT_COMMIT})\n`);
-      return;
-    } else if (flag === '--help' || flag === '-h') {
-      process.stdout.write(appHelp());
-      return;
-    } else break;
+  // PID 1 in a container ignores SIGTERM unless a handler exists: every command must stop on it.
+  installSignalHandlers();
+  let parsed;
+  try {
+    parsed = parseFlags(GLOBAL_FLAGS, argv, '', { stopAtPositional: true });
+  } catch (err) {
+    return fail((err as Error).message);
   }
-  const resolvedLevel = level ?? (debug ? 'debug' : 'info');
-  if (!isLogLevel(resolvedLevel)) return fail(`not a valid logrus Level: "${resolvedLevel}"`);
-  if (!['auto', 'json', 'text'].includes(format)) return fail(`invalid --log-format "${format}" (options: auto, json, text)`);
-  configureLog({ level: resolvedLevel, ...(format === 'auto' ? {} : { format: format as 'json' | 'text' }) });
-  process.env.SWARM_EXPERIMENTAL = experimental ? '1' : process.env.SWARM_EXPERIMENTAL ?? '';
+  const { values, given, rest: commandLine } = parsed;
+  if (values.version) {
+    process.stdout.write(`${PROGRAM} version ${VERSION} (${GIT_COMMIT})\n`);
+    return;
+  }
+  if (values.help) {
+    process.stdout.write(appHelp());
+    return;
+  }
+  // As classic: --debug means debug level unless --log-level was given explicitly.
+  const levelText = given.has('log-level') || !values.debug ? String(values['log-level']) : 'debug';
+  const level = parseLogLevel(levelText);
+  if (!level) return fail(`not a valid logrus Level: "${levelText}"`);
+  const formatText = String(values['log-format']);
+  if (!['auto', 'json', 'text'].includes(formatText)) return fail(`invalid --log-format "${formatText}" (options: auto, json, text)`);
+  const format: LogFormat = formatText === 'auto' ? defaultLogFormat() : (formatText as LogFormat);
+  configureLog({ level, format });
+  process.env.SWARM_EXPERIMENTAL = values.experimental ? '1' : process.env.SWARM_EXPERIMENTAL ?? '';
 
-  const name = argv[i];
-  const rest = argv.slice(i + 1);
+  const [name, ...rest] = commandLine;
   if (name === undefined) {
     process.stdout.write(appHelp());
     return;
@@ -75,7 +84,7 @@ export async function main(argv: string[]): Promise<void> {
   }
   const command = findCommand(name);
   if (!command) return fail(`'${name}' is not a ${PROGRAM} command. See '${PROGRAM} --help'.`);
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (rest.some((arg) => HELP_FLAGS.has(arg))) {
     process.stdout.write(command.help);
     return;
   }

@@ -1,5 +1,8 @@
 /** `swarm manage`: validates flags (classic's messages), builds the cluster and serves the API. */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Command } from './command';
 import { UsageError } from './command';
 import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parseFlags, type FlagSpec } from './flags';
@@ -24,6 +27,7 @@ import type { Store } from '../kv/store';
 import { Leadership, StandaloneRole, type Role } from '../leadership/leadership';
 import { ReplicaProxy } from '../api/replica';
 import { Rescheduler } from '../cluster/reschedule';
+import { onShutdown } from './signals';
 
 const FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', multiple: true, env: 'SWARM_HOST', default: ['tcp://127.0.0.1:2375'], help: 'ip/socket to listen on' },
@@ -42,6 +46,9 @@ const FLAGS: FlagSpec[] = [
   { name: 'tlscacert', type: 'string', help: 'trust only remotes providing a certificate signed by the CA given here' },
   { name: 'tlscert', type: 'string', help: 'path to TLS certificate file' },
   { name: 'tlskey', type: 'string', help: 'path to TLS key file' },
+  { name: 'engine-tlscacert', type: 'string', help: 'CA that signed the engines\' certificates, when not --tlscacert (verifies engines)' },
+  { name: 'engine-tlscert', type: 'string', help: 'client certificate presented to engines, when not --tlscert' },
+  { name: 'engine-tlskey', type: 'string', help: 'key of --engine-tlscert' },
   { name: 'replication', type: 'boolean', default: false, help: 'enable Swarm manager replication' },
   { name: 'replication-ttl', type: 'string', default: '20s', help: 'leader lock release time on failure' },
   { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'address of the swarm manager joining the cluster' },
@@ -73,21 +80,61 @@ function readFile(path: string, what: string): Buffer {
   }
 }
 
-/** Classic's TLS flag rules (reference §7); one key pair serves clients and engines. */
-function loadTls(v: Record<string, unknown>): { server?: ServerTls; engines?: TlsFiles } {
+/**
+ * Classic's TLS flag rules (reference §7): one key pair serves clients and engines. Beyond
+ * classic, --engine-tlscacert/--engine-tlscert/--engine-tlskey give the engine side its own
+ * files (engines signed by another CA than the manager's clients); any of them turns on TLS
+ * towards engines even without --tls, and an engine CA means engines are verified.
+ */
+export function loadTls(v: Record<string, unknown>): { server?: ServerTls; engines?: TlsFiles } {
   const tlsverify = Boolean(v.tlsverify);
   const tls = Boolean(v.tls) || tlsverify;
   const cert = v.tlscert as string | undefined;
   const key = v.tlskey as string | undefined;
   const ca = v.tlscacert as string | undefined;
+  const engineCaPath = v['engine-tlscacert'] as string | undefined;
+  const engineCertPath = v['engine-tlscert'] as string | undefined;
+  const engineKeyPath = v['engine-tlskey'] as string | undefined;
+  if (Boolean(engineCertPath) !== Boolean(engineKeyPath)) throw new UsageError('--engine-tlscert and --engine-tlskey must be provided together');
+  let server: ServerTls | undefined;
+  let shared: { cert?: Buffer; key?: Buffer; ca?: Buffer } = {};
   if (!tls) {
     if (cert || key || ca) throw new UsageError('--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify');
-    return {};
+  } else {
+    if (!cert || !key) throw new UsageError('--tlscert and --tlskey must be provided when using --tls');
+    if (tlsverify && !ca) throw new UsageError('--tlscacert must be provided when using --tlsverify');
+    shared = { ...readKeyPair(cert, key), ca: ca ? readFile(ca, 'CA certificate') : undefined };
+    server = { cert: shared.cert!, key: shared.key!, ca: shared.ca, verify: tlsverify };
   }
-  if (!cert || !key) throw new UsageError('--tlscert and --tlskey must be provided when using --tls');
-  if (tlsverify && !ca) throw new UsageError('--tlscacert must be provided when using --tlsverify');
-  const files = { cert: readFile(cert, `X509 key pair (${cert}, ${key})`), key: readFile(key, `X509 key pair (${cert}, ${key})`), ca: ca ? readFile(ca, 'CA certificate') : undefined };
-  return { server: { ...files, verify: tlsverify }, engines: { ...files, verify: tlsverify } };
+  const engineSide = Boolean(engineCaPath || engineCertPath);
+  if (!tls && !engineSide) return {};
+  const pair = engineCertPath && engineKeyPath ? readKeyPair(engineCertPath, engineKeyPath) : { cert: shared.cert, key: shared.key };
+  const engineCa = engineCaPath ? readFile(engineCaPath, 'engine CA certificate') : tlsverify ? shared.ca : undefined;
+  return { server, engines: { ...pair, ca: engineCa, verify: engineCa !== undefined } };
+}
+
+function readKeyPair(cert: string, key: string): { cert: Buffer; key: Buffer } {
+  try {
+    const files = { cert: fs.readFileSync(cert), key: fs.readFileSync(key) };
+    crypto.createPrivateKey(files.key);
+    new crypto.X509Certificate(files.cert);
+    return files;
+  } catch (err) {
+    throw new UsageError(`Couldn't load X509 key pair (${cert}, ${key}): ${(err as Error).message}. Key encrypted?`);
+  }
+}
+
+/**
+ * TLS towards the single engine manage fronts without a discovery argument, from the docker
+ * CLI's environment: DOCKER_TLS_VERIFY (verify with $DOCKER_CERT_PATH/ca.pem) or DOCKER_TLS,
+ * with cert.pem and key.pem from $DOCKER_CERT_PATH (default ~/.docker).
+ */
+function dockerEnvTls(): TlsFiles | undefined {
+  const verify = Boolean(process.env.DOCKER_TLS_VERIFY);
+  if (!verify && !process.env.DOCKER_TLS) return undefined;
+  const dir = process.env.DOCKER_CERT_PATH || path.join(os.homedir(), '.docker');
+  const pair = readKeyPair(path.join(dir, 'cert.pem'), path.join(dir, 'key.pem'));
+  return { ...pair, ca: verify ? readFile(path.join(dir, 'ca.pem'), 'CA certificate') : undefined, verify };
 }
 
 /**
@@ -158,7 +205,11 @@ export const manageCommand: Command = {
     const broadcastParallelism = Number(v['broadcast-parallelism']);
     if (!Number.isInteger(broadcastParallelism) || broadcastParallelism <= 0) throw new UsageError('--broadcast-parallelism must be a positive integer');
     const tls = loadTls(v);
-    const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
+    let discoveryUrl = discoveryArgument(positionals);
+    if (discoveryUrl === undefined) {
+      discoveryUrl = localEngineDiscovery();
+      if (!tls.engines && process.env.DOCKER_HOST) tls.engines = dockerEnvTls();
+    }
     const replication = v.replication ? replicationStore(discoveryUrl, v, replicationTtlMs) : undefined;
     const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
 
@@ -201,8 +252,7 @@ export const manageCommand: Command = {
     rescheduler.start();
     log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy: strategy.name, filters: filters.join(',') });
 
-    const shutdown = async (signal: string): Promise<void> => {
-      log.info(`Received ${signal}, shutting down`);
+    onShutdown(async () => {
       rescheduler.stop();
       // Resign first, so a replica takes over now rather than after the lock's TTL.
       if (leadership) {
@@ -213,10 +263,7 @@ export const manageCommand: Command = {
       }
       await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
       await Promise.race([Promise.all([ops?.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
-      process.exit(0);
-    };
-    process.once('SIGINT', () => void shutdown('SIGINT'));
-    process.once('SIGTERM', () => void shutdown('SIGTERM'));
+    });
     await new Promise<never>(() => undefined);
   },
 };

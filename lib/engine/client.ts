@@ -157,6 +157,36 @@ export function isConnectionError(err: unknown): boolean {
   return /onnection refused|socket hang up|timeout after|annot connect to the docker|no route to host/i.test(message);
 }
 
+const UNTRUSTED_CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_SIGNATURE_FAILURE', 'CERT_UNTRUSTED', 'CERT_REJECTED',
+]);
+
+/**
+ * One clear line for the TLS mismatches operators hit when wiring engines (instead of an
+ * OpenSSL record error): plain HTTP vs TLS either way, an untrusted engine certificate, and an
+ * engine refusing the manager's client certificate. Other errors pass through unchanged.
+ */
+export function describeEngineError(err: unknown, addr: string, usingTls: boolean): string {
+  const e = err as { code?: string; message?: string; statusCode?: number; json?: unknown } | undefined;
+  const code = e?.code ?? '';
+  const message = e?.message ?? String(err);
+  if (usingTls && (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || /wrong version number|packet length too long|http request/i.test(message))) {
+    return `engine ${addr} speaks plain HTTP, not TLS: drop the engine TLS options (--tls, --tlsverify, --engine-tls*) or start the engine with --tlsverify`;
+  }
+  if (!usingTls && /client sent an http request to an https server/i.test(`${message} ${JSON.stringify(e?.json ?? '')}`)) {
+    return `engine ${addr} speaks TLS, not plain HTTP: give swarm manage --tlsverify with --tlscacert, --tlscert and --tlskey (or --engine-tlscacert, --engine-tlscert, --engine-tlskey)`;
+  }
+  if (UNTRUSTED_CERT_CODES.has(code)) {
+    return `engine ${addr} presented a certificate the manager does not trust (${code}: ${message}); check --tlscacert or --engine-tlscacert`;
+  }
+  if (/alert (bad certificate|certificate required|unknown ca|certificate unknown)|ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA)/i.test(`${code} ${message}`)) {
+    return `engine ${addr} refused the manager's client certificate (${message.replace(/^.*alert /i, 'alert ').trim()}); check --tlscert/--tlskey or --engine-tlscert/--engine-tlskey against the engine's CA`;
+  }
+  return message;
+}
+
 /** The message of an engine error body (JSON `{"message"}` or, from old engines, plain text). */
 export function parseMessage(text: string): string {
   try {

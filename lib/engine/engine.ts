@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import split2 from 'split2';
 import type Dockerode from 'dockerode';
-import { EngineClient, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
+import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
 import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { log } from '../log';
@@ -105,6 +105,14 @@ export class Engine extends EventEmitter {
    * engine stays pending (updateSpecs refuses an engine whose Docker ID changed).
    */
   async validate(): Promise<void> {
+    try {
+      await this.readVersionAndSpecs();
+    } catch (err) {
+      throw new Error(describeEngineError(err, this.addr, this.client.protocol === 'https'));
+    }
+  }
+
+  private async readVersionAndSpecs(): Promise<void> {
     const version = (await this.call(() => this.client.docker.version())) as Dockerode.DockerVersion & { ApiVersion: string; Os: string };
     this.client.setApiVersion(version.ApiVersion);
     this.apiVersion = version.ApiVersion;

@@ -28,7 +28,7 @@ export function parseClusterOpts(entries: string[]): SchedulerOptions {
     const value = entry.slice(eq + 1);
     if (key === 'swarm.overcommit') {
       const ratio = Number(value);
-      if (!(ratio > -1)) throw new Error(`swarm.overcommit should be larger than -1, ${value} is invalid`);
+      if (!(ratio > -1)) throw new Error(`swarm.overcommit should be larger than -1, ${ratio.toFixed(6)} is invalid`);
       options.overcommit = ratio;
     } else if (key === 'swarm.createretry') {
       const retry = Number(value);

@@ -21,7 +21,7 @@ function swarm(args: string[], env: Record<string, string> = {}): Promise<{ code
 describe('swarm CLI', function () {
   it('prints its version and help, for the app and for each command', async function () {
     const v = await swarm(['--version']);
-    assert.match(v.stdout, /^swarm version \d+\.\d+\.\d+ \(\w+\)\n$/);
+    assert.match(v.stdout, /^swarm version \d+\.\d+\.\d+ \([0-9a-f]{7}(-dirty)?\)\n$/, "names the commit it was built from");
     const help = await swarm(['help']);
     assert.match(help.stdout, /manage, m\s+Manage a docker cluster/);
     for (const args of [['manage', '--help'], ['help', 'manage'], ['m', '-h']]) {
@@ -52,7 +52,17 @@ describe('swarm CLI', function () {
       [['--tlsverify', '--tlscert', 'a', '--tlskey', 'b'], /--tlscacert must be provided when using --tlsverify/],
       [['--discovery-opt', 'novalue'], /--discovery-opt must contain key=value strings/],
       [['-H', 'udp://1.2.3.4:5'], /unsupported protocol/],
-      [['--nonsense'], /Unknown option '--nonsense'/],
+      [['--nonsense'], /^swarm: flag provided but not defined: -nonsense\. See 'swarm manage --help'\.$/m],
+      // Go's flag forms, as classic's tests and users' scripts write them
+      [['-strategy', 'nope'], /strategy not supported/],
+      [['-strategy=nope'], /strategy not supported/],
+      [['-heartbeat=500ms'], /--heartbeat should be at least one second/],
+      [['--engine-refresh-min-interval', '-1s'], /min refresh interval should be a positive number/],
+      [['--cluster-opt', 'swarm.overcommit=-2'], /swarm\.overcommit should be larger than -1, -2\.000000 is invalid/],
+      [['-tlsverify=true', '-tlscert', 'a', '-tlskey', 'b'], /--tlscacert must be provided when using --tlsverify/],
+      [['--tlsverify=false', '--tlscert=a'], /--tlscert, --tlskey and --tlscacert require the use of either --tls or --tlsverify/],
+      [['--tlsverify=maybe'], /invalid boolean value "maybe" for -tlsverify: parse error/],
+      [['-H=udp://1.2.3.4:5'], /unsupported protocol/],
       [['--metrics-addr', '9323'], /--metrics-addr: expected host:port, got "9323"/],
       [['--broadcast-parallelism', '0'], /--broadcast-parallelism must be a positive integer/],
       [['--replication'], /--advertise address must be provided when using --leader-election/],
@@ -84,6 +94,72 @@ describe('swarm CLI', function () {
     } finally {
       await manager.stop();
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads Go flag forms: -strategy binpack, -H=..., --debug=false, -experimental, values starting with -', async function () {
+    const engines = await getEngines();
+    const { freePort } = await import('../../testbed/ports');
+    const { spawnTracked, stop } = await import('../../testbed/processes');
+    const { waitFor } = await import('../../testbed/wait');
+    const port = await freePort();
+    const proc = spawnTracked({
+      name: 'swarm-go-flags',
+      command: process.execPath,
+      args: [SWARM, '--debug=false', '-experimental', 'manage', `-H=tcp://127.0.0.1:${port}`, '-strategy', 'binpack', '-heartbeat=5s', '--tlsverify=false', engines.engines[0].addr],
+    });
+    try {
+      const info = await waitFor(async () => {
+        const r = await docker(`tcp://127.0.0.1:${port}`, ['info', '--format', '{{json .}}']);
+        return r.code === 0 ? (JSON.parse(r.stdout) as { ExperimentalBuild: boolean; SystemStatus: Array<[string, string]> }) : undefined;
+      }, 30_000, 'the manager started with Go-style flags');
+      assert.equal(info.ExperimentalBuild, true);
+      assert.deepEqual(info.SystemStatus.find(([k]) => k === 'Strategy'), ['Strategy', 'binpack']);
+      await docker(`tcp://127.0.0.1:${port}`, ['ps']);
+      assert.doesNotMatch(proc.logs(), /level=debug/, '--debug=false keeps the info level');
+    } finally {
+      await stop(proc.pid);
+    }
+    const list = await swarm(['list', '--timeout', '-10s', 'nodes://127.0.0.1:1']);
+    assert.equal(list.stderr, 'swarm: --timeout should be a positive number\n');
+    const json = await swarm(['--log-format', 'json', '-l', 'warn', 'list', '--timeout', '3s', 'nodes://127.0.0.1:1']);
+    assert.equal(json.code, 0, json.stderr);
+    const debug = await swarm(['--debug', '--log-format=json', 'join', '--advertise', '127.0.0.1:1', 'nodes://127.0.0.1:1']);
+    assert.equal(debug.stderr, 'swarm: nodes discovery: not implemented in this discovery service\n');
+  });
+
+  it('logs to stderr as logrus: logfmt by default off a terminal, JSON lines with --log-format json, 4xx answers at debug', async function () {
+    const engines = await getEngines();
+    const { spawnTracked, stop } = await import('../../testbed/processes');
+    const { freePort } = await import('../../testbed/ports');
+    const { waitFor } = await import('../../testbed/wait');
+    for (const format of ['text', 'json'] as const) {
+      const port = await freePort();
+      const proc = spawnTracked({
+        name: `swarm-log-${format}`,
+        command: process.execPath,
+        args: [SWARM, '--debug', ...(format === 'json' ? ['--log-format', 'json'] : []), 'manage', '-H', `127.0.0.1:${port}`, engines.engines[0].addr],
+      });
+      try {
+        await waitFor(async () => (await docker(`tcp://127.0.0.1:${port}`, ['inspect', 'no-such-container-xyz'])).stderr.includes('No such'), 30_000, 'a 404 from the manager');
+        const lines = await waitFor(() => {
+          const text = proc.logs().trim().split('\n');
+          return text.some((l) => l.includes('no-such-container-xyz')) ? text : undefined;
+        }, 10_000, 'the 404 in the debug log');
+        const answered = lines.find((l) => l.includes('no-such-container-xyz'))!;
+        if (format === 'text') {
+          assert.ok(lines.every((l) => /^time="[^"]+" level=(debug|info|warning|error) msg=/.test(l)), lines.join('\n'));
+          assert.match(answered, /level=debug msg="Error answered" error="No such container: no-such-container-xyz" method=GET remote=127\.0\.0\.1 status=404 url=\/v[\d.]+\/containers\/no-such-container-xyz\/json$/);
+        } else {
+          const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+          assert.ok(entries.every((e) => typeof e.time === 'string' && typeof e.msg === 'string' && ['debug', 'info', 'warning', 'error'].includes(String(e.level))));
+          const entry = JSON.parse(answered) as Record<string, unknown>;
+          assert.equal(entry.status, 404);
+          assert.equal(entry.level, 'debug');
+        }
+      } finally {
+        await stop(proc.pid);
+      }
     }
   });
 

@@ -25,7 +25,7 @@ describe('swarm join and list flags', () => {
       [['join', '--advertise', '1.2.3.4:2375', 'nodes://a:1'], 'nodes discovery: not implemented in this discovery service'],
       [['list'], "discovery required to list a cluster. See 'swarm list --help'."],
       [['list', '--timeout', '0s', 'a:1'], '--timeout should be a positive number'],
-      [['list', '--bogus', 'a:1'], /^swarm: Unknown option '--bogus'.*See 'swarm list --help'\.$/],
+      [['list', '--bogus', 'a:1'], /^swarm: flag provided but not defined: -bogus\. See 'swarm list --help'\.$/],
       // $SWARM_ADVERTISE is read when --advertise is absent.
       [['join', 'etcd://127.0.0.1:2379', '--heartbeat', '0s'], '--heartbeat should be at least one second', { SWARM_ADVERTISE: '1.2.3.4:2375' }],
     ];

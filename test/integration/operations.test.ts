@@ -40,7 +40,7 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
   before(async function () {
     engines = await getEngines();
     metricsAddr = `127.0.0.1:${await freePort()}`;
-    manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--metrics-addr', metricsAddr], { env: { DEBUG: '1' } });
+    manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--metrics-addr', metricsAddr], { env: { DEBUG: '1' }, globalArgs: ['--log-format', 'json'] });
     await waitFor(async () => (await fetch(`http://${metricsAddr}/readyz`)).status === 200 && metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_engines', { status: 'healthy' }) === 3, 30_000, '3 healthy engines');
   });
 
@@ -200,7 +200,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
   });
 
   it('--broadcast-parallelism 1 imports to every engine one at a time (the body spooled once)', async function () {
-    const manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--broadcast-parallelism', '1']);
+    const manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--broadcast-parallelism', '1'], { globalArgs: ['--log-format', 'json'] });
     try {
       await waitFor(async () => (await fetch(`${manager.url}/readyz`)).status === 200 && ((await (await fetch(`${manager.url}/readyz`)).json()) as { engines: { healthy: number } }).engines.healthy === 3, 30_000, 'ready');
       const tarball = await busyboxTarball();

@@ -41,7 +41,7 @@ describe('resources and options', () => {
   it('parses cluster options with classic messages', () => {
     assert.deepEqual(parseClusterOpts([]), { overcommit: 0.05, createRetry: 0, reserveStopped: true });
     assert.deepEqual(parseClusterOpts(['swarm.overcommit=0.2', 'swarm.createretry=2', 'swarm.reservestopped=true', 'unknown=1']), { overcommit: 0.2, createRetry: 2, reserveStopped: true });
-    assert.throws(() => parseClusterOpts(['swarm.overcommit=-1']), /swarm.overcommit should be larger than -1, -1 is invalid/);
+    assert.throws(() => parseClusterOpts(['swarm.overcommit=-1']), /swarm.overcommit should be larger than -1, -1.000000 is invalid/);
     assert.throws(() => parseClusterOpts(['swarm.createretry=-1']), /swarm.createretry can not be negative/);
     assert.throws(() => parseClusterOpts(['swarm.reservestopped=no']), /swarm.reservestopped must be true or false/);
     assert.throws(() => parseClusterOpts(['swarm.overcommit']), /must contain key=value/);
