@@ -18,6 +18,8 @@ import { imageRoutes } from './routes/images';
 import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
+import { serviceRoutes } from './routes/services';
+import type { ServiceController } from '../services/controller';
 import { log } from '../log';
 
 export interface ServerTls {
@@ -34,7 +36,7 @@ export interface ApiServerOptions {
   tls?: ServerTls;
 }
 
-export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
+export function buildRouter(cluster: Cluster, info: ManagerInfo, services?: ServiceController): Router {
   const router = new Router();
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
@@ -44,6 +46,7 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo): Router {
   execRoutes(router, cluster, execOwners);
   imageRoutes(router, cluster);
   networkVolumeRoutes(router, cluster);
+  if (services) serviceRoutes(router, cluster, services);
   return router;
 }
 

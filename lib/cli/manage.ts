@@ -10,6 +10,10 @@ import { DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
+import { startServices } from '../services';
+import { storeConfig, isStoreBackend } from '../kv/config';
+import { createStore } from '../kv';
+import { keyValueOptions } from './flags';
 import { log } from '../log';
 
 const FLAGS: FlagSpec[] = [
@@ -34,6 +38,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'address of the swarm manager joining the cluster' },
   { name: 'refresh-on-node-filter', type: 'boolean', default: false, help: 'accepted for compatibility (state is kept current from engine events)' },
   { name: 'container-name-refresh-filter', type: 'string', default: '', help: 'accepted for compatibility (state is kept current from engine events)' },
+  { name: 'state-file', type: 'string', env: 'SWARM_STATE_FILE', help: 'file keeping services, tasks and node settings across restarts (KV discovery keeps them in the store instead)' },
+  { name: 'ingress-addr', type: 'string', help: 'address the routing mesh listens on for services\' published ports (default: the first -H address\'s IP)' },
   DISCOVERY_OPT_FLAG,
 ];
 
@@ -83,6 +89,21 @@ function localEngineDiscovery(): string {
   throw new UsageError("discovery required to manage a cluster (no $DOCKER_HOST or /var/run/docker.sock to front). See 'swarm manage --help'.");
 }
 
+/** The IP of a `-H` address (`tcp://1.2.3.4:2375` -> 1.2.3.4; unix sockets -> 127.0.0.1). */
+function listenIp(host: string): string {
+  const m = /^(?:tcp:\/\/)?\[?([^\]/]*?)\]?:(\d+)$/.exec(host);
+  return m && m[1] ? m[1] : host.startsWith('unix://') ? '127.0.0.1' : '0.0.0.0';
+}
+
+/** With KV discovery, services live in the same store, under <prefix>/docker/swarm/services. */
+function serviceStateStore(url: string, v: Record<string, unknown>): { store: import('../kv/store').Store; dir: string } | undefined {
+  const m = /^(\w+):\/\/(.*)$/.exec(url);
+  if (!m || !isStoreBackend(m[1])) return undefined;
+  const options = keyValueOptions((v['discovery-opt'] as string[] | undefined) ?? [], '--discovery-opt');
+  const config = storeConfig(m[1], m[2], options, 10_000);
+  return { store: createStore(config), dir: `${config.prefix}/docker/swarm/services` };
+}
+
 export const manageCommand: Command = {
   name: 'manage',
   aliases: ['m'],
@@ -125,12 +146,27 @@ export const manageCommand: Command = {
       filters: filters,
       strategy,
     });
+    const ingressAddr = String(v['ingress-addr'] ?? '') || listenIp((v.host as string[])[0]);
+    let services;
+    try {
+      services = await startServices(cluster, {
+        kv: serviceStateStore(discoveryUrl, v),
+        stateFile: v['state-file'] ? String(v['state-file']) : undefined,
+        // Without --replication this manager is the only one, hence the primary.
+        isPrimary: () => true,
+        ingressAddr,
+      });
+    } catch (err) {
+      await cluster.close();
+      throw new UsageError((err as Error).message);
+    }
     const router = buildRouter(cluster, {
       strategy,
       filters: filters,
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => ({ role: 'primary' }),
-    });
+      swarm: { nodes: () => services.store.nodes.size, clusterId: 'swarm-ts', addr: ingressAddr },
+    }, services.controller);
     const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server });
     try {
       await server.listen();
@@ -143,7 +179,7 @@ export const manageCommand: Command = {
 
     const shutdown = async (signal: string): Promise<void> => {
       log.info(`Received ${signal}, shutting down`);
-      await Promise.race([Promise.all([server.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([Promise.all([server.close(), services.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

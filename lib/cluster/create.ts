@@ -30,7 +30,12 @@ function imageOnNode(node: SchedulerNode, image: string): boolean {
   return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
 }
 
-export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string): Promise<CreateResult> {
+export interface CreateOptions {
+  /** Narrows the nodes the scheduler may choose from (services: availability, constraints, spread). */
+  candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
+}
+
+export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, options: CreateOptions = {}): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
@@ -40,7 +45,8 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
 
-  const candidates = cluster.scheduler.selectNodes(request, cluster.nodes());
+  const nodes = options.candidates ? options.candidates(cluster.nodes()) : cluster.nodes();
+  const candidates = cluster.scheduler.selectNodes(request, nodes);
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
   for (let attempt = 0; attempt < attempts.length; attempt++) {

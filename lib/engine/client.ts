@@ -122,6 +122,24 @@ export class EngineClient {
     });
   }
 
+  /**
+   * A request whose answer is read as a stream (logs); resolves with the response once its
+   * headers arrive, rejects on an error status (with the engine's message) or no connection.
+   */
+  stream(method: string, path: string): Promise<http.IncomingMessage> {
+    const transport = this.protocol === 'https' ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = transport.request(this.requestOptions(method, this.versionedPath(path)), (res) => {
+        if ((res.statusCode ?? 500) < 400) return resolve(res);
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => reject(new ApiError(res.statusCode ?? 500, parseMessage(Buffer.concat(chunks).toString('utf8')))));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
   close(): void {
     this.agent.destroy();
   }
