@@ -213,7 +213,6 @@ export class Reconciler {
   private reconcileService(service: Service, now: number): void {
     const tasks = this.store.tasksOf(service.ID) as ActiveTask[];
     const restartPolicy = restartPolicyOf(service.Spec);
-    const hash = specHash(service.Spec.TaskTemplate ?? {});
 
     // 4. restart policy
     for (const task of tasks) {
@@ -242,10 +241,17 @@ export class Reconciler {
     if (isGlobal(current.Spec)) this.convergeGlobal(current, tasks, eligible, now);
     else this.convergeReplicated(current, tasks, eligible, now);
 
-    // 7. act
-    const currentHash = specHash(current.Spec.TaskTemplate ?? {});
-    void hash;
-    for (const task of tasks) this.act(current, task, eligible, now, currentHash);
+    // 7. act. A slot whose old task is still stopping gets its new task once it stopped
+    // (stop-first updates, restarts), as swarm mode does; start-first never waits here.
+    const stopping = new Set<string>();
+    for (const t of tasks) {
+      if (t.DesiredState === 'running' || TERMINAL_STATES.has(t.Status.State) || !t.Status.ContainerStatus?.ContainerID) continue;
+      if (this.nodes.stateOf(t.NodeID) === 'ready') stopping.add(slotKey(t));
+    }
+    for (const task of tasks) {
+      if (task.DesiredState === 'running' && !task.Status.ContainerStatus?.ContainerID && stopping.has(slotKey(task))) continue;
+      this.act(current, task, eligible, now);
+    }
     this.pruneHistory(tasks);
   }
 
@@ -330,7 +336,7 @@ export class Reconciler {
   }
 
   /** Starts the engine work a task needs, unless some is already in flight for it. */
-  private act(service: Service, task: ActiveTask, eligible: { place: Set<string> }, now: number, hash: string): void {
+  private act(service: Service, task: ActiveTask, eligible: { place: Set<string> }, now: number): void {
     if (this.inflight.has(task.ID)) return;
     const cid = task.Status.ContainerStatus?.ContainerID;
     const engine = task.NodeID ? this.nodes.engineOf(task.NodeID) : undefined;
@@ -349,7 +355,6 @@ export class Reconciler {
       }
       return;
     }
-    void hash;
     const record = cid ? engine?.containers.get(cid) : undefined;
     if (task.DesiredState === 'remove') {
       if (!cid || (engine && !record)) {
@@ -422,7 +427,7 @@ export class Reconciler {
     const groups = new Map<string, ActiveTask[]>();
     for (const t of tasks) {
       if (!this.store.tasks.has(t.ID)) continue;
-      const key = t.Slot > 0 ? `s${t.Slot}` : `n${t.NodeID}`;
+      const key = slotKey(t);
       const list = groups.get(key) ?? [];
       list.push(t);
       groups.set(key, list);
@@ -442,7 +447,7 @@ export class Reconciler {
     for (const task of this.store.tasks.values()) {
       if (this.store.services.has(task.ServiceID)) continue;
       if (task.DesiredState !== 'remove') this.setTask(task, { DesiredState: 'remove' });
-      this.act({ ID: task.ServiceID } as Service, task, { place: new Set() }, Date.now(), '');
+      this.act({ ID: task.ServiceID } as Service, task, { place: new Set() }, Date.now());
     }
   }
 
@@ -502,6 +507,11 @@ export class Reconciler {
       });
     }
   }
+}
+
+/** Replicated tasks are grouped by slot, global ones by node. */
+function slotKey(t: Task): string {
+  return t.Slot > 0 ? `s${t.Slot}` : `n${t.NodeID}`;
 }
 
 /** A task's state as its container shows it. */
