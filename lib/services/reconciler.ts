@@ -62,7 +62,10 @@ export class Reconciler {
   private readonly startupGraceMs: number;
   private readonly startedAt = Date.now();
   private timer?: NodeJS.Timeout;
-  private scheduled?: NodeJS.Immediate;
+  private scheduled?: NodeJS.Timeout;
+  /** When the last pass ended and how long it took: passes are spaced by 3x their cost. */
+  private lastPassEnd = 0;
+  private lastPassMs = 0;
   private unsubscribe?: () => void;
   /** Task IDs with an engine action in flight. */
   private readonly inflight = new Set<string>();
@@ -95,21 +98,30 @@ export class Reconciler {
     this.stopped = true;
     this.unsubscribe?.();
     clearInterval(this.timer);
-    if (this.scheduled) clearImmediate(this.scheduled);
+    clearTimeout(this.scheduled);
   }
 
-  /** Asks for a pass soon (coalesced). */
+  /**
+   * Asks for a pass soon (coalesced). A pass costs O(tasks); with thousands of tasks and an
+   * action finishing every few milliseconds, one pass per completion would be quadratic, so a
+   * pass waits until 3x the previous pass's duration has gone by since it ended (no wait on
+   * small clusters, where a pass takes well under a millisecond).
+   */
   schedule(): void {
     if (this.stopped || this.scheduled) return;
-    this.scheduled = setImmediate(() => {
+    const wait = Math.max(0, this.lastPassEnd + 3 * this.lastPassMs - Date.now());
+    this.scheduled = setTimeout(() => {
       this.scheduled = undefined;
       if (!this.options.isPrimary()) return;
+      const started = performance.now();
       try {
         this.pass();
       } catch (err) {
         log.error(`Reconciliation pass failed: ${(err as Error).stack ?? String(err)}`);
       }
-    });
+      this.lastPassMs = performance.now() - started;
+      this.lastPassEnd = Date.now();
+    }, wait);
   }
 
   /** True when no action is in flight or queued (benchmarks and tests wait on it). */
