@@ -11,7 +11,7 @@ import type { Store } from '../lib/kv/store';
 import { StoreError } from '../lib/kv/store';
 import type { Discovery, DiscoveryFactory, DiscoveryOptions, DiscoveryWatcher } from './discovery';
 import { DiscoveryError } from './discovery';
-import { isHostPort } from './range';
+import { isHostPort } from '../lib/host-port';
 
 /**
  * Bound on connecting to / one request against the store: half a heartbeat (so an unreachable

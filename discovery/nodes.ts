@@ -1,6 +1,7 @@
 import type { Discovery, DiscoveryFactory, DiscoveryWatcher } from './discovery';
 import { DiscoveryError, UnsupportedError } from './discovery';
-import { expandRange, isHostPort } from './range';
+import { expandRange } from './range';
+import { isHostPort } from '../lib/host-port';
 
 /** Parses a comma-separated address list with range expansion; throws on a bad entry. */
 export function parseNodeList(list: string): string[] {

@@ -17,9 +17,3 @@ export function expandRange(pattern: string): string[] {
   for (let i = from; i <= to; i++) out.push(pattern.replace(match[0], String(i)));
   return out;
 }
-
-/** Validates a `host:port` entry the way Go's net.SplitHostPort does, loosely. */
-export function isHostPort(entry: string): boolean {
-  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(entry);
-  return m !== null && Number(m[2]) <= 65535;
-}

@@ -9,7 +9,7 @@
  */
 import type { Discovery, DiscoveryFactory, DiscoveryOptions, DiscoveryWatcher } from './discovery';
 import { DiscoveryError } from './discovery';
-import { isHostPort } from './range';
+import { isHostPort } from '../lib/host-port';
 
 export const HOSTED_TOKEN_URL = 'https://discovery.hub.docker.com/v1';
 const REQUEST_TIMEOUT_MS = 10_000;

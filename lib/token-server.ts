@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { isHostPort } from '../discovery/range';
+import { isHostPort } from './host-port';
 
 /** The default registration lifetime when a client sends no ?ttl (classic join's default). */
 const DEFAULT_TTL_S = 180;

@@ -5,7 +5,6 @@
  */
 import { parseArgs } from 'node:util';
 import { UsageError } from './command';
-import { isHostPort } from '../../discovery/range';
 
 export interface FlagSpec {
   name: string;
@@ -77,11 +76,6 @@ export function keyValueOptions(entries: string[], flag: string): Record<string,
     out[entry.slice(0, eq)] = entry.slice(eq + 1);
   }
   return out;
-}
-
-/** Classic's checkAddrFormat: host:port with a port in 1..65535. */
-export function isAdvertiseAddress(addr: string): boolean {
-  return isHostPort(addr) && Number(addr.slice(addr.lastIndexOf(':') + 1)) >= 1;
 }
 
 export const DISCOVERY_OPT_FLAG: FlagSpec = { name: 'discovery-opt', type: 'string', multiple: true, default: [], help: 'discovery options (key=value)' };

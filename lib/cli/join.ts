@@ -9,7 +9,8 @@ import { log } from '../log';
 import type { Command } from './command';
 import { UsageError } from './command';
 import { durationFlag, openDiscovery, requireDiscovery } from './discovery-flags';
-import { DISCOVERY_OPT_FLAG, flagHelp, isAdvertiseAddress, parseFlags, type FlagSpec } from './flags';
+import { DISCOVERY_OPT_FLAG, flagHelp, parseFlags, type FlagSpec } from './flags';
+import { isAdvertiseAddress } from '../host-port';
 
 const FLAGS: FlagSpec[] = [
   { name: 'advertise', aliases: ['addr'], type: 'string', env: 'SWARM_ADVERTISE', help: 'host:port of the engine joining the cluster, as managers reach it (e.g. 192.168.0.1:2375)' },

@@ -1,5 +1,5 @@
 /** `swarm token-server`: runs the token discovery service (lib/token-server.ts). */
-import { isHostPort } from '../../discovery/range';
+import { isHostPort } from '../host-port';
 import { log } from '../log';
 import { startTokenServer } from '../token-server';
 import type { Command } from './command';

@@ -5,7 +5,7 @@
  * kv.keyfile are all set.
  */
 import { readFileSync } from 'node:fs';
-import { isHostPort } from '../../discovery/range';
+import { isHostPort } from '../host-port';
 import { normalizeKey, StoreError } from './store';
 
 export type StoreBackend = 'consul' | 'etcd' | 'zk';

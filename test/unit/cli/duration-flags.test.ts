@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { parseDuration } from '../../../lib/cli/duration';
-import { isAdvertiseAddress, keyValueOptions, parseFlags, type FlagSpec } from '../../../lib/cli/flags';
+import { keyValueOptions, parseFlags, type FlagSpec } from '../../../lib/cli/flags';
+import { isAdvertiseAddress } from '../../../lib/host-port';
 
 describe('CLI parsing', function () {
   it('parses Go durations to milliseconds', function () {

@@ -1,5 +1,6 @@
 import * as assert from 'node:assert/strict';
-import { expandRange, isHostPort } from '../../../discovery/range';
+import { expandRange } from '../../../discovery/range';
+import { isHostPort } from '../../../lib/host-port';
 
 describe('discovery range generator', () => {
   it('expands an IP range inclusively', () => {
