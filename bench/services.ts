@@ -82,14 +82,23 @@ class Bench {
     return (await this.tasks(serviceId)).filter((t) => t.DesiredState === 'running' && t.Status.State === 'running');
   }
 
-  /** Waits until `count` tasks run; returns the ms from `since` until then. */
-  async untilRunning(serviceId: string, count: number, since: number, timeoutMs: number, pick?: (t: Task) => boolean): Promise<{ total: number; perTask: number[] }> {
-    const tasks = await waitFor(async () => {
-      const running = (await this.runningTasks(serviceId)).filter((t) => !pick || pick(t));
-      return running.length >= count ? running : undefined;
-    }, timeoutMs, `${count} running tasks`, 50);
-    const total = Date.now() - since;
-    return { total, perTask: tasks.map((t) => Date.parse(t.Status.Timestamp) - since) };
+  /** Running / desired counts from `service ls`'s status (cheap to poll, unlike the task list). */
+  async runningCount(serviceId: string): Promise<number> {
+    const filters = encodeURIComponent(JSON.stringify({ id: [serviceId] }));
+    const [s] = await this.client.json<Array<{ ServiceStatus?: { RunningTasks: number } }>>('GET', `/v1.41/services?status=true&filters=${filters}`);
+    return s?.ServiceStatus?.RunningTasks ?? 0;
+  }
+
+  /**
+   * Waits until `total` tasks of the service run (polling the service status every 100 ms, so
+   * the benchmark does not load the manager with task lists), then reads the tasks once: the
+   * per-task figures are from `since` to each picked task's running timestamp.
+   */
+  async untilRunning(serviceId: string, total: number, since: number, timeoutMs: number, pick?: (t: Task) => boolean): Promise<{ total: number; perTask: number[] }> {
+    await waitFor(async () => (await this.runningCount(serviceId)) >= total, timeoutMs, `${total} running tasks`, 100);
+    const elapsed = Date.now() - since;
+    const tasks = (await this.runningTasks(serviceId)).filter((t) => !pick || pick(t));
+    return { total: elapsed, perTask: tasks.map((t) => Date.parse(t.Status.Timestamp) - since) };
   }
 
   async update(id: string, change: (spec: Record<string, any>) => void): Promise<void> {
@@ -117,19 +126,19 @@ class Bench {
     const before = new Set((await this.runningTasks(id)).map((t) => t.ID));
     t0 = Date.now();
     await this.update(id, (spec) => (spec.Mode.Replicated.Replicas = 2 * n));
-    const up = await this.untilRunning(id, n, t0, timeoutMs, (t) => !before.has(t.ID));
+    const up = await this.untilRunning(id, 2 * n, t0, timeoutMs, (t) => !before.has(t.ID));
     print(`[${label}] scale ${n} -> ${2 * n}: per new task`, summarize(up.perTask));
     print(`[${label}] scale ${n} -> ${2 * n}: all running`, `${up.total} ms`);
 
     t0 = Date.now();
     await this.update(id, (spec) => (spec.Mode.Replicated.Replicas = n));
-    await waitFor(async () => (await this.containers(id)) === n, timeoutMs, `scaled down to ${n} containers`, 50);
+    await waitFor(async () => (await this.containers(id)) === n, timeoutMs, `scaled down to ${n} containers`, 100);
     print(`[${label}] scale ${2 * n} -> ${n}: extra tasks and containers gone`, `${Date.now() - t0} ms`);
 
     const old = new Set((await this.runningTasks(id)).map((t) => t.ID));
     t0 = Date.now();
     await this.update(id, (spec) => (spec.TaskTemplate.ContainerSpec.Env = ['GEN=2']));
-    await waitFor(async () => (await this.service(id)).UpdateStatus?.State === 'completed', timeoutMs, 'update completed', 50);
+    await waitFor(async () => (await this.service(id)).UpdateStatus?.State === 'completed', timeoutMs, 'update completed', 100);
     const total = Date.now() - t0;
     const fresh = (await this.runningTasks(id)).filter((t) => !old.has(t.ID));
     print(`[${label}] rolling update of ${n} (parallelism ${Math.max(1, Math.round(n / 3))}): per task`, summarize(fresh.map((t) => Date.parse(t.Status.Timestamp) - t0)));
@@ -210,7 +219,8 @@ async function real(n: number, meshRequests: number): Promise<void> {
     const lost = counts.get(victimNode)!;
     const t0 = Date.now();
     await victim.kill();
-    const back = await bench.untilRunning(id, lost, t0, 120_000, (t) => t.NodeID !== victimNode && !running.some((r) => r.ID === t.ID));
+    await waitFor(async () => (await bench.runningCount(id)) < n, 60_000, 'the dead engine noticed', 100);
+    const back = await bench.untilRunning(id, n, t0, 120_000, (t) => t.NodeID !== victimNode && !running.some((r) => r.ID === t.ID));
     print(`[real] engine SIGKILL (${lost} tasks lost): per replaced task`, summarize(back.perTask));
     print(`[real] engine SIGKILL: all ${n} running again`, `${back.total} ms`);
     await bench.client.json('DELETE', `/v1.41/services/${id}`);

@@ -225,10 +225,10 @@ export class ServiceController {
 
   updateNode(ref: string, versionText: string | null, spec: Partial<NodeRecord['Spec']>): void {
     const node = this.nodes.resolve(ref);
+    if (!spec || typeof spec !== 'object' || Array.isArray(spec)) throw new ApiError(400, 'node spec must be a JSON object');
     const version = Number(versionText);
     if (versionText === null || !Number.isInteger(version)) throw new ApiError(400, 'invalid node version: the version query parameter is required');
     if (version !== node.Version.Index) throw new ApiError(409, 'rpc error: code = Unknown desc = update out of sequence');
-    if (!spec || typeof spec !== 'object') throw new ApiError(400, 'node spec must be a JSON object');
     const availability = spec.Availability ?? node.Spec.Availability;
     if (!['active', 'pause', 'drain'].includes(availability)) throw new ApiError(400, `rpc error: code = InvalidArgument desc = invalid availability ${availability}`);
     const role = spec.Role ?? node.Spec.Role;

@@ -18,6 +18,8 @@ const CONNECT_TIMEOUT_MS = 3000;
 
 interface Listener {
   server: net.Server;
+  /** Open client connections, ended when the listener closes (service removed, manager stopping). */
+  sockets: Set<net.Socket>;
   serviceId: string;
   targetPort: number;
   next: number;
@@ -51,6 +53,7 @@ export class RoutingMesh {
       const want = wanted.get(port);
       if (!want || want.serviceId !== listener.serviceId) {
         listener.server.close();
+        for (const socket of listener.sockets) socket.destroy();
         this.listeners.delete(port);
       } else {
         listener.targetPort = want.targetPort;
@@ -60,7 +63,14 @@ export class RoutingMesh {
   }
 
   private listen(port: number, serviceId: string, targetPort: number): void {
-    const listener: Listener = { server: net.createServer((socket) => this.relay(listener, socket)), serviceId, targetPort, next: 0 };
+    const listener: Listener = {
+      server: net.createServer((socket) => {
+        listener.sockets.add(socket);
+        socket.on('close', () => listener.sockets.delete(socket));
+        this.relay(listener, socket);
+      }),
+      sockets: new Set(), serviceId, targetPort, next: 0,
+    };
     this.listeners.set(port, listener);
     listener.server.on('error', (err) => {
       log.error(`Routing mesh cannot listen on ${this.addr}:${port}: ${err.message}; retrying`, { service: serviceId });
@@ -141,7 +151,10 @@ export class RoutingMesh {
   async close(): Promise<void> {
     this.closed = true;
     clearTimeout(this.retryTimer);
-    await Promise.all([...this.listeners.values()].map((l) => new Promise<void>((resolve) => l.server.close(() => resolve()))));
+    await Promise.all([...this.listeners.values()].map((l) => new Promise<void>((resolve) => {
+      l.server.close(() => resolve());
+      for (const socket of l.sockets) socket.destroy();
+    })));
     this.listeners.clear();
   }
 }

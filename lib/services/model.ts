@@ -234,7 +234,7 @@ export function validateSpec(spec: ServiceSpec): void {
   const bad = (message: string): never => {
     throw new ApiError(400, message);
   };
-  if (!spec || typeof spec !== 'object') bad('service spec must be a JSON object');
+  if (!spec || typeof spec !== 'object' || Array.isArray(spec)) bad('service spec must be a JSON object');
   const name = spec.Name ?? '';
   if (!NAME_PATTERN.test(name)) bad(`rpc error: code = InvalidArgument desc = name must be valid as a DNS name component`);
   const container = spec.TaskTemplate?.ContainerSpec;
@@ -253,6 +253,11 @@ export function validateSpec(spec: ServiceSpec): void {
     if (c.MaxFailureRatio !== undefined && (c.MaxFailureRatio < 0 || c.MaxFailureRatio > 1)) bad(`rpc error: code = InvalidArgument desc = ${what}: max failure ratio must be between 0 and 1`);
     if ((c.Delay ?? 0) < 0 || (c.Monitor ?? 0) < 0 || (c.Parallelism ?? 0) < 0) bad(`rpc error: code = InvalidArgument desc = ${what}: durations and parallelism must not be negative`);
   }
+  const arrays: Array<[string, unknown]> = [
+    ['EndpointSpec.Ports', spec.EndpointSpec?.Ports], ['Placement.Constraints', spec.TaskTemplate?.Placement?.Constraints],
+    ['ContainerSpec.Env', container?.Env], ['ContainerSpec.Args', container?.Args], ['ContainerSpec.Command', container?.Command],
+  ];
+  for (const [what, value] of arrays) if (value !== undefined && value !== null && !Array.isArray(value)) bad(`rpc error: code = InvalidArgument desc = ${what} must be a list`);
   const seen = new Set<string>();
   for (const port of spec.EndpointSpec?.Ports ?? []) {
     if (!port.TargetPort || port.TargetPort < 1 || port.TargetPort > 65535) bad('rpc error: code = InvalidArgument desc = port target must be between 1 and 65535');

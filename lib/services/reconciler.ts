@@ -168,7 +168,19 @@ export class Reconciler {
       for (const c of engine.containers.values()) {
         const taskId = c.labels[TASK_ID_LABEL];
         const serviceId = c.labels[SERVICE_ID_LABEL];
-        if (!taskId || !serviceId || this.taskByContainer.has(c.id) || this.store.tasks.has(taskId)) continue;
+        if (!taskId || !serviceId || this.taskByContainer.has(c.id) || this.inflight.has(taskId)) continue;
+        const known = this.store.tasks.get(taskId);
+        if (known) {
+          // The manager died between creating the container and recording it: the task is that
+          // container (placing it again would duplicate it). A second container of one task is a stray.
+          if (!known.Status.ContainerStatus?.ContainerID) {
+            this.setTask(known, { NodeID: this.nodes.nodeIdOf(engine.id) }, { State: 'assigned', Message: 'adopted after manager restart', ContainerStatus: { ContainerID: c.id } });
+            this.taskByContainer.set(c.id, taskId);
+          } else {
+            this.run(taskId, () => removeContainer(engine, c.id));
+          }
+          continue;
+        }
         const service = this.store.services.get(serviceId);
         if (!service) continue; // not ours (another manager's, or a swarm-mode engine's): left alone
         const hash = c.labels[TASK_SPEC_LABEL] ?? '';

@@ -112,6 +112,13 @@ describe('services over plain engines (docker service / docker node)', function 
     assert.match((badSpec.json as { message: string }).message, /image reference must be provided/);
     const badJson = await api('POST', '/v1.41/services/create', undefined);
     assert.equal(badJson.status, 400);
+    const hostile = await api('POST', '/v1.41/services/create', { Name: 'x', TaskTemplate: { ContainerSpec: { Image: 'busybox' }, Placement: { Constraints: 5 } } });
+    assert.equal(hostile.status, 400);
+    assert.match((hostile.json as { message: string }).message, /Placement.Constraints must be a list/);
+    const nodeId = (await dockerOk('node', 'inspect', '--format', '{{.ID}} {{.Version.Index}}', 'svc-0')).trim().split(' ');
+    const nullSpec = await api('POST', `/v1.41/nodes/${nodeId[0]}/update?version=${nodeId[1]}`, null);
+    assert.equal(nullSpec.status, 400);
+    assert.deepEqual(nullSpec.json, { message: 'node spec must be a JSON object' });
     const stale = await api('POST', `/v1.41/nodes/${(await dockerOk('node', 'inspect', '--format', '{{.ID}}', 'svc-0')).trim()}/update?version=1`, { Availability: 'drain', Labels: {}, Role: 'worker' });
     assert.equal(stale.status, 409);
     const rm = await docker(manager.host, ['node', 'rm', 'svc-0']);
