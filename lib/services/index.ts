@@ -35,7 +35,6 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
   else if (options.stateFile) backend = new FileBackend(options.stateFile);
   else log.warn('Service state is kept in memory only: pass --state-file (or use a KV discovery) so services survive a manager restart');
   const store = new ServiceStore(backend);
-  await loadWithRetry(store, backend);
   const nodes = new NodeDirectory(cluster, store);
   let reconciler: Reconciler | undefined;
   const mesh = new RoutingMesh(store, nodes, options.ingressAddr);
@@ -44,11 +43,18 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
     mesh.sync();
   });
   reconciler = new Reconciler(cluster, store, nodes, { ...options.reconciler, isPrimary: options.isPrimary });
-  reconciler.start();
-  mesh.sync();
+  // The API serves at once; until the state is loaded (a KV store may be down at start) the
+  // service routes answer 503 and nothing reconciles, so nothing is decided on partial state.
+  const closing = { done: false };
+  void loadWithRetry(store, backend, closing).then(() => {
+    if (closing.done) return;
+    reconciler?.start();
+    mesh.sync();
+  });
   return {
     controller, reconciler, mesh, store,
     async close() {
+      closing.done = true;
       reconciler?.stop();
       await mesh.close();
       await store.flush();
@@ -56,15 +62,15 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
   };
 }
 
-/** A KV store may be unreachable for a moment at start; the manager waits for it (services need their state). */
-async function loadWithRetry(store: ServiceStore, backend: StateBackend | undefined): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
+/** A KV store may be unreachable for a while: retry every second until the state is loaded. */
+async function loadWithRetry(store: ServiceStore, backend: StateBackend | undefined, closing: { done: boolean }): Promise<void> {
+  for (let attempt = 0; !closing.done; attempt++) {
     try {
       await store.load();
       return;
     } catch (err) {
-      if (!backend || attempt >= 30) throw new Error(`cannot load service state from ${backend?.description}: ${(err as Error).message}`);
-      log.warn(`Cannot load service state yet: ${(err as Error).message}`, { from: backend.description });
+      store.loadError = `cannot load service state from ${backend?.description}: ${(err as Error).message}`;
+      if (attempt % 30 === 0) log.warn(store.loadError);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }

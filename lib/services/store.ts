@@ -41,17 +41,25 @@ export class ServiceStore {
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private readonly listeners = new Set<() => void>();
+  /** False until load() succeeded: nothing may be decided on partial state. */
+  loaded = false;
+  /** Why loading failed so far (the API's 503 says it). */
+  loadError = '';
 
   constructor(private readonly backend?: StateBackend) {}
 
   async load(): Promise<void> {
-    if (!this.backend) return;
+    if (!this.backend) {
+      this.loaded = true;
+      return;
+    }
     const snapshot = await this.backend.load();
     for (const s of snapshot.services) this.services.set(s.ID, s);
     for (const t of snapshot.tasks) this.tasks.set(t.ID, t);
     for (const n of snapshot.nodes) this.nodes.set(n.ID, n);
     const versions = [...snapshot.services, ...snapshot.tasks, ...snapshot.nodes].map((o) => o.Version.Index);
     this.version = Math.max(this.version, ...versions) + 1;
+    this.loaded = true;
     log.info('Loaded service state', { from: this.backend.description, services: this.services.size, tasks: this.tasks.size, nodes: this.nodes.size });
   }
 

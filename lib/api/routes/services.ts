@@ -8,7 +8,7 @@ import { streamServiceLogs, type LogSource } from '../../services/logs';
 import type { ServiceSpec, Task } from '../../services/model';
 import { parseFilters, readJson } from '../body';
 import { ApiError, sendJson } from '../errors';
-import type { RequestContext, Router } from '../router';
+import type { Handler, RequestContext, Router } from '../router';
 
 function boolParam(ctx: RequestContext, name: string): boolean {
   const v = ctx.query.get(name);
@@ -38,7 +38,23 @@ async function logs(ctx: RequestContext, controller: ServiceController, cluster:
 }
 
 export function serviceRoutes(router: Router, cluster: Cluster, controller: ServiceController): void {
-  router
+  // Every route waits for the service state to be loaded (a KV store may be down at start):
+  // until then a 503 says why, and nothing is answered from partial state.
+  const guarded = (handler: Handler): Handler => async (ctx) => {
+    if (!controller.store.loaded) throw new ApiError(503, controller.store.loadError || 'service state is still loading');
+    await handler(ctx);
+  };
+  interface GuardedRouter {
+    get(pattern: string, handler: Handler): GuardedRouter;
+    post(pattern: string, handler: Handler): GuardedRouter;
+    delete(pattern: string, handler: Handler): GuardedRouter;
+  }
+  const route: GuardedRouter = {
+    get: (pattern, handler) => (router.get(pattern, guarded(handler)), route),
+    post: (pattern, handler) => (router.post(pattern, guarded(handler)), route),
+    delete: (pattern, handler) => (router.delete(pattern, guarded(handler)), route),
+  };
+  route
     .get('/services', (ctx) => {
       const services = controller.list(parseFilters(ctx.query.get('filters')), boolParam(ctx, 'status'));
       sendJson(ctx.res, 200, services);
