@@ -21,6 +21,7 @@ import { systemRoutes, type ManagerInfo } from './routes/system';
 import { serviceRoutes } from './routes/services';
 import type { ServiceController } from '../services/controller';
 import { log } from '../log';
+import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy } from './replica';
 
 export interface ServerTls {
   cert: Buffer;
@@ -34,6 +35,8 @@ export interface ApiServerOptions {
   hosts: string[];
   cors: boolean;
   tls?: ServerTls;
+  /** With --replication: passes what a replica does not serve itself to the primary. */
+  replica?: ReplicaProxy;
 }
 
 export function buildRouter(cluster: Cluster, info: ManagerInfo, services?: ServiceController): Router {
@@ -81,7 +84,8 @@ export class ApiServer {
 
   constructor(private readonly router: Router, private readonly options: ApiServerOptions) {}
 
-  async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async handle(incoming: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    let req = incoming;
     res.setHeader('Api-Version', API_VERSION);
     res.setHeader('Server', 'swarm-ts');
     if (this.options.cors) {
@@ -95,6 +99,11 @@ export class ApiServer {
     }
     try {
       const { apiVersion, path, query } = parseUrl(req.url ?? '/');
+      if (this.options.replica && !servedByReplica(path)) {
+        const outcome = await this.options.replica.forward(req, res);
+        if (!outcome.local) return;
+        if (outcome.replay) req = outcome.replay;
+      }
       const { found } = this.router.match(req.method ?? 'GET', path);
       if (!found) throw new ApiError(404, `page not found: ${req.method} ${path}`);
       const ctx: RequestContext = { req, res, params: found.params, query, path, apiVersion };
@@ -102,6 +111,7 @@ export class ApiServer {
     } catch (err) {
       const status = statusOf(err);
       if (status >= 500) log.warn('Request failed', { method: req.method, url: req.url, status, error: (err as Error).message });
+      if (err instanceof NotPrimaryError && !res.headersSent) res.setHeader(NOT_PRIMARY_HEADER, 'true');
       sendError(res, status, (err as Error).message ?? String(err));
     }
   }
@@ -111,13 +121,15 @@ export class ApiServer {
     socket.on('error', () => undefined);
     try {
       const { apiVersion, path, query } = parseUrl(req.url ?? '/');
+      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) return;
       const { found } = this.router.match(req.method ?? 'GET', path);
       if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${req.method} ${path}`);
       await found.route.upgrade({ req, socket, head, params: found.params, query, path, apiVersion });
     } catch (err) {
       const body = JSON.stringify({ message: (err as Error).message });
       const status = statusOf(err);
-      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      const extra = err instanceof NotPrimaryError ? `X-Swarm-Not-Primary: true\r\n` : '';
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json\r\n${extra}Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
     }
   }
 
@@ -145,10 +157,19 @@ export class ApiServer {
     }
   }
 
-  async close(): Promise<void> {
+  /**
+   * Stops listening. Requests in flight get up to `graceMs` to finish (a resigning primary
+   * completes the creates it started), then every connection is closed (streams never end).
+   */
+  async close(graceMs = 0): Promise<void> {
     await Promise.all(this.servers.map((s) => new Promise<void>((resolve) => {
-      s.close(() => resolve());
-      s.closeAllConnections?.();
+      const timer = setTimeout(() => s.closeAllConnections?.(), graceMs);
+      s.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      s.closeIdleConnections?.();
+      if (graceMs <= 0) s.closeAllConnections?.();
     })));
   }
 }

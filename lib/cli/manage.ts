@@ -2,19 +2,24 @@
 import fs from 'node:fs';
 import type { Command } from './command';
 import { UsageError } from './command';
-import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, parseFlags, type FlagSpec } from './flags';
+import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parseFlags, type FlagSpec } from './flags';
+import { isAdvertiseAddress } from '../host-port';
 import { durationFlag, openDiscovery } from './discovery-flags';
 import { Cluster } from '../cluster/cluster';
 import { ApiServer, buildRouter, type ServerTls } from '../api/server';
-import { DEFAULT_FILTERS, knownFilters } from '../../filters';
+import { createFilters, DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
+import { Scheduler } from '../scheduler/scheduler';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
 import { startServices } from '../services';
-import { storeConfig, isStoreBackend } from '../kv/config';
-import { createStore } from '../kv';
-import { keyValueOptions } from './flags';
 import { log } from '../log';
+import { createStore } from '../kv';
+import { isStoreBackend, storeConfig } from '../kv/config';
+import type { Store } from '../kv/store';
+import { Leadership, StandaloneRole, type Role } from '../leadership/leadership';
+import { ReplicaProxy } from '../api/replica';
+import { Rescheduler } from '../cluster/reschedule';
 
 const FLAGS: FlagSpec[] = [
   { name: 'host', short: 'H', type: 'string', multiple: true, env: 'SWARM_HOST', default: ['tcp://127.0.0.1:2375'], help: 'ip/socket to listen on' },
@@ -81,6 +86,26 @@ function loadTls(v: Record<string, unknown>): { server?: ServerTls; engines?: Tl
   return { server: { ...files, verify: tlsverify }, engines: { ...files, verify: tlsverify } };
 }
 
+/**
+ * `--replication`: classic's checks, then a store of its own for the leader lock (for ZooKeeper,
+ * a session whose timeout is the lock's TTL).
+ */
+function replicationStore(discoveryUrl: string, v: Record<string, unknown>, ttlMs: number): { store: Store; prefix: string; advertise: string } {
+  const advertise = v.advertise as string | undefined;
+  if (!advertise) throw new UsageError('--advertise address must be provided when using --leader-election');
+  if (!isAdvertiseAddress(advertise)) throw new UsageError('--advertise should be of the form ip:port or hostname:port');
+  const sep = discoveryUrl.indexOf('://');
+  const scheme = sep < 0 ? '' : discoveryUrl.slice(0, sep);
+  if (!isStoreBackend(scheme)) throw new UsageError('Leader election is only supported with consul, etcd and zookeeper discovery.');
+  const options = keyValueOptions((v['discovery-opt'] as string[] | undefined) ?? [], '--discovery-opt');
+  try {
+    const config = storeConfig(scheme, discoveryUrl.slice(sep + 3), options, Math.min(5000, Math.max(500, ttlMs / 4)));
+    return { store: createStore(config, { sessionTimeoutMs: ttlMs }), prefix: config.prefix, advertise };
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 /** With no discovery, front the local engine like `docker` would find it. */
 function localEngineDiscovery(): string {
   const dockerHost = process.env.DOCKER_HOST;
@@ -111,14 +136,16 @@ export const manageCommand: Command = {
   help: HELP,
   async run(args: string[]): Promise<void> {
     const { values: v, positionals } = parseFlags(FLAGS, args, 'manage');
-    const strategy = String(v.strategy);
+    let strategy;
     try {
-      createStrategy(strategy);
+      strategy = createStrategy(String(v.strategy));
     } catch {
       throw new UsageError('strategy not supported');
     }
     const filters = (v.filter as string[]).flatMap((f) => f.split(',')).map((f) => f.trim()).filter(Boolean);
     for (const f of filters) if (!knownFilters().includes(f)) throw new UsageError('filter not supported');
+    // Built once: every placement (create, build, networks, rescheduling) uses this scheduler.
+    const scheduler = new Scheduler(createFilters(filters), strategy);
     const refreshMinMs = durationFlag(v, 'engine-refresh-min-interval');
     const refreshMaxMs = durationFlag(v, 'engine-refresh-max-interval');
     if (!(refreshMinMs > 0)) throw new UsageError('min refresh interval should be a positive number');
@@ -135,39 +162,33 @@ export const manageCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    if (v.replication) throw new UsageError('--replication (leader election) is not available yet in swarm-ts');
+    const replicationTtlMs = durationFlag(v, 'replication-ttl');
+    if (!(replicationTtlMs > 0)) throw new UsageError('--replication-ttl should be a positive number');
     const tls = loadTls(v);
     const discoveryUrl = discoveryArgument(positionals) ?? localEngineDiscovery();
+    const replication = v.replication ? replicationStore(discoveryUrl, v, replicationTtlMs) : undefined;
     const discovery = openDiscovery(discoveryUrl, v, { heartbeatMs, ttlMs: 3 * heartbeatMs });
 
-    const cluster = new Cluster({
-      engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines },
-      scheduler: schedulerOptions,
-      filters: filters,
-      strategy,
-    });
+    const cluster = new Cluster({ engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines }, scheduler: schedulerOptions }, scheduler);
+    const leadership = replication && new Leadership({ ...replication, ttlMs: replicationTtlMs });
+    const role: Role = leadership || new StandaloneRole();
     const ingressAddr = String(v['ingress-addr'] ?? '') || listenIp((v.host as string[])[0]);
-    let services;
-    try {
-      services = await startServices(cluster, {
-        kv: serviceStateStore(discoveryUrl, v),
-        stateFile: v['state-file'] ? String(v['state-file']) : undefined,
-        // Without --replication this manager is the only one, hence the primary.
-        isPrimary: () => true,
-        ingressAddr,
-      });
-    } catch (err) {
-      await cluster.close();
-      throw new UsageError((err as Error).message);
-    }
+    const services = await startServices(cluster, {
+      kv: serviceStateStore(discoveryUrl, v),
+      stateFile: v['state-file'] ? String(v['state-file']) : undefined,
+      // Only the primary reconciles; a replica forwards service requests to it.
+      isPrimary: () => role.view().role === 'primary',
+      ingressAddr,
+    });
     const router = buildRouter(cluster, {
-      strategy,
-      filters: filters,
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
-      role: () => ({ role: 'primary' }),
+      role: () => role.view(),
       swarm: { nodes: () => services.store.nodes.size, clusterId: 'swarm-ts', addr: ingressAddr },
     }, services.controller);
-    const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server });
+    // A client request at a replica waits for a primary up to one lock TTL (a crashed primary's
+    // lock expiring) plus 5 s for the election, then gets a 503.
+    const replica = leadership ? new ReplicaProxy(role, { waitMs: replicationTtlMs + 5000, tls: tls.server }) : undefined;
+    const server = new ApiServer(router, { hosts: v.host as string[], cors: Boolean(v['api-enable-cors']), tls: tls.server, replica });
     try {
       await server.listen();
     } catch (err) {
@@ -175,11 +196,25 @@ export const manageCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     cluster.watch(discovery);
-    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy, filters: filters.join(',') });
+    // Campaign once this manager knows the engines (first discovery answer, each engine tried
+    // once; at most 10 s): a primary that knows no engine would refuse every create.
+    if (leadership) void cluster.settled(10_000).then(() => leadership.start());
+    const rescheduler = new Rescheduler(cluster, role, { store: replication?.store, prefix: replication?.prefix });
+    rescheduler.start();
+    log.info('Manager started', { discovery: discoveryUrl.replace(/\/\/[^@/]*@/, '//***@'), strategy: strategy.name, filters: filters.join(',') });
 
     const shutdown = async (signal: string): Promise<void> => {
       log.info(`Received ${signal}, shutting down`);
-      await Promise.race([Promise.all([server.close(), services.close(), cluster.close()]), new Promise((r) => setTimeout(r, 3000))]);
+      rescheduler.stop();
+      // Resign first, so a replica takes over now rather than after the lock's TTL.
+      if (leadership) {
+        await Promise.race([leadership.resign(), new Promise((r) => setTimeout(r, 2000))]);
+        // Keep listening for a moment: forwarded requests get a 421 (and go to the next primary)
+        // instead of a connection reset, while the replicas learn who the new primary is.
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([Promise.all([services.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
       process.exit(0);
     };
     process.once('SIGINT', () => void shutdown('SIGINT'));

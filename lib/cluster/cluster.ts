@@ -8,20 +8,42 @@ import type { Discovery } from '../../discovery/discovery';
 import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
 import type { ContainerRecord, ImageRecord } from '../engine/records';
 import { EventHub } from './event-hub';
-import { Scheduler } from '../scheduler/scheduler';
+import type { Scheduler } from '../scheduler/scheduler';
+import { buildPlacementRequest } from '../scheduler/build-request';
+import type { PlacementRequest } from '../scheduler/request';
+import type { CreateBody } from '../docker-types';
 import type { NodeContainer, NodeImage, SchedulerNode } from '../scheduler/node';
 import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/resources';
 import type { SchedulerOptions } from '../scheduler/options';
-import { createFilters } from '../../filters';
-import { createStrategy } from '../../strategies';
 import { ApiError } from '../errors';
 import { log } from '../log';
 
 export interface ClusterOptions {
   engine: EngineOptions;
+  /** Resource accounting and create retries (`--cluster-opt`). */
   scheduler: SchedulerOptions;
-  filters: string[];
-  strategy: string;
+}
+
+export interface PlaceOptions {
+  /** The container name asked for (name-based filters and affinities read it). */
+  name?: string;
+  /** Engines not to consider (rescheduling skips the engine that failed). */
+  exclude?: ReadonlySet<Engine>;
+  /**
+   * Narrows the scheduler's nodes (creates in flight included) before filters run: services
+   * keep to the nodes their availability and constraints allow, fewest tasks of theirs first.
+   */
+  candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
+}
+
+/** Where something new should go: see Cluster.place. */
+export interface Placement {
+  /** Candidate engines, best first; never empty. */
+  engines: Engine[];
+  /** What the scheduler was asked (resources, ports, expressions), for reservations. */
+  request: PlacementRequest;
+  /** The create body with swarm's env expressions moved into com.docker.swarm.* labels. */
+  body: CreateBody;
 }
 
 export interface ContainerRef {
@@ -41,7 +63,11 @@ export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
   readonly engines = new Map<string, Engine>();
   readonly events = new EventHub();
-  readonly scheduler: Scheduler;
+  /**
+   * Create bodies of the containers this manager created with a reschedule policy, by container
+   * ID: rescheduling can recreate them even before it has read their configuration back.
+   */
+  readonly createBodies = new Map<string, CreateBody>();
   /** Last discovery failure, shown in `docker info` while the store is unreachable. */
   discoveryError = '';
   private readonly pending = new Map<string, PendingCreate>();
@@ -50,9 +76,14 @@ export class Cluster {
   private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
   private discovery?: Discovery;
+  private discoveryAnswered = false;
 
-  constructor(readonly options: ClusterOptions) {
-    this.scheduler = new Scheduler(createFilters(options.filters), createStrategy(options.strategy));
+  /** `scheduler` (filters + strategy) is built once by `manage` and used for every placement. */
+  constructor(readonly options: ClusterOptions, private readonly scheduler: Scheduler) {}
+
+  /** The placement policy in force, as `docker info` reports it. */
+  placementPolicy(): { strategy: string; filters: string[] } {
+    return { strategy: this.scheduler.strategy.name, filters: this.scheduler.filters.map((f) => f.name) };
   }
 
   // ---- membership ---------------------------------------------------------------------------
@@ -61,6 +92,7 @@ export class Cluster {
     this.discovery = discovery;
     discovery.watch({
       onEntries: (entries) => {
+        this.discoveryAnswered = true;
         if (this.discoveryError) log.info('Discovery is reachable again');
         this.discoveryError = '';
         this.setEngineAddrs(entries);
@@ -70,6 +102,18 @@ export class Cluster {
         log.error(`Discovery error: ${error.message}`);
       },
     });
+  }
+
+  /**
+   * Resolves once discovery has answered and every engine it listed has been tried once
+   * (validated or failed), or after `timeoutMs`.
+   */
+  async settled(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.discoveryAnswered && [...this.engines.values()].every((e) => e.status !== 'pending' || e.lastError)) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   }
 
   /** Applies a new discovery list: removes engines that left, then adds new ones. */
@@ -152,6 +196,20 @@ export class Cluster {
     };
   }
 
+  /**
+   * A swarm event of the manager's own (rescheduling steps): Type "swarm", the actor is the
+   * swarm ID, tagged with `engine`'s node when one is given.
+   */
+  publishClusterEvent(action: string, actorId: string, attributes: Record<string, string>, engine?: Engine): void {
+    const now = Date.now();
+    const event: DockerEvent = {
+      Type: 'swarm', Action: action, status: action, from: 'swarm', id: actorId,
+      Actor: { ID: actorId, Attributes: attributes },
+      scope: 'local', time: Math.floor(now / 1000), timeNano: now * 1e6,
+    };
+    this.events.publish(engine ? this.tagEvent(engine, event) : event);
+  }
+
   private publishSwarmEvent(engine: Engine, action: string): void {
     const now = Date.now();
     this.events.publish(this.tagEvent(engine, {
@@ -229,6 +287,34 @@ export class Cluster {
 
   // ---- scheduling ---------------------------------------------------------------------------
 
+  /**
+   * The one way to choose where something new goes. Container create (lib/cluster/create.ts,
+   * which rescheduling and services also use), `docker build` and network create all call it.
+   *
+   * `spec` is a Docker container-create body (Image, Env, Labels, HostConfig...; `{}` for "any
+   * engine"): its `constraint:`, `affinity:`, `whitelist:` and `reschedule:` env entries are
+   * read as swarm expressions and moved into com.docker.swarm.* labels (see `body`). The
+   * injected scheduler's filters and strategy rank the validated engines, counting the
+   * resources and names of creates in flight (see `reserve`).
+   *
+   * Returns the candidates, best first (never empty). Throws the scheduler's errors, which carry
+   * an HTTP status: 400 for a malformed expression, 503 when no engine is available, and
+   * "Unable to find a node that satisfies the following conditions ..." when none fits.
+   */
+  place(spec: CreateBody, options: PlaceOptions = {}): Placement {
+    const { request, body } = buildPlacementRequest(spec, options.name);
+    const excluded = options.exclude;
+    const all = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
+    const nodes = options.candidates ? options.candidates(all) : all;
+    const engines: Engine[] = [];
+    for (const node of this.scheduler.selectNodes(request, nodes)) {
+      const engine = this.engines.get(node.addr);
+      if (engine) engines.push(engine);
+    }
+    if (engines.length === 0) throw new ApiError(503, 'No nodes available in the cluster');
+    return { engines, request, body };
+  }
+
   /** Scheduler snapshots of validated engines, with creates in flight added to their node. */
   nodes(): SchedulerNode[] {
     const nodes = this.validatedEngines().map((engine) => this.snapshot(engine));
@@ -300,10 +386,6 @@ export class Cluster {
     const token = randomBytes(8).toString('hex');
     this.pending.set(token, { engine, container });
     return () => this.pending.delete(token);
-  }
-
-  engineForNode(node: SchedulerNode): Engine | undefined {
-    return this.engines.get(node.addr);
   }
 
   /** A new random 64-hex swarm ID, unique in the cluster. */

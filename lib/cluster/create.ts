@@ -7,10 +7,10 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { Cluster, SWARM_ID_LABEL } from './cluster';
 import type { Engine } from '../engine/engine';
 import { provisionalContainer } from '../engine/records';
-import { buildPlacementRequest, type CreateBody } from '../scheduler/build-request';
-import type { SchedulerNode } from '../scheduler/node';
+import type { CreateBody } from '../docker-types';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
+import type { SchedulerNode } from '../scheduler/node';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
 
@@ -25,34 +25,38 @@ function isMissingImage(status: number, message: string): boolean {
   return status === 404 && /no such image|not found|does not exist/i.test(message);
 }
 
-function imageOnNode(node: SchedulerNode, image: string): boolean {
+function imageOnEngine(engine: Engine, image: string): boolean {
   const wanted = image.includes(':') || image.includes('@') ? image : `${image}:latest`;
-  return node.images.some((i) => i.id === image || i.repoTags.includes(wanted) || i.repoDigests.includes(image));
+  return engine.images.some((i) => i.Id === image || (i.RepoTags ?? []).includes(wanted) || (i.RepoDigests ?? []).includes(image));
 }
 
 export interface CreateOptions {
+  /** Engines not to place on (rescheduling skips the failed one). */
+  exclude?: ReadonlySet<Engine>;
   /** Narrows the nodes the scheduler may choose from (services: availability, constraints, spread). */
   candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
 }
 
+/**
+ * Creates a container somewhere in the cluster: `docker create`/`run`, rescheduling and services
+ * all come here. Placement is `cluster.place`; the chosen engine's slot (resources, name) is
+ * reserved until the engine answers. `input.Labels[com.docker.swarm.id]` is kept when given
+ * (rescheduling keeps the swarm ID), otherwise a new one is made.
+ */
 export async function createContainer(cluster: Cluster, input: CreateBody, name: string | undefined, headers: IncomingHttpHeaders, apiVersion?: string, options: CreateOptions = {}): Promise<CreateResult> {
   if (name !== undefined && !/^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
     throw new ApiError(400, `Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const { request, body } = buildPlacementRequest(input, bareName);
+  const { engines: candidates, request, body } = cluster.place(input, { name: bareName, exclude: options.exclude, candidates: options.candidates });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
 
-  const nodes = options.candidates ? options.candidates(cluster.nodes()) : cluster.nodes();
-  const candidates = cluster.scheduler.selectNodes(request, nodes);
   const attempts = [candidates[0]];
   let lastError: ApiError | undefined;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
-    const node = attempts[attempt];
-    const engine = cluster.engineForNode(node);
-    if (!engine) continue;
+    const engine = attempts[attempt];
     const release = cluster.reserve(engine, {
       id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
@@ -67,6 +71,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
         engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };
       }
       const message = parseMessage(text);
@@ -74,7 +79,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       if (response.status === 409 || response.status === 400) throw lastError;
       if (isMissingImage(response.status, message)) {
         // Classic retried on a node that has the image; only if this one lacks it and another has it.
-        const holder = candidates.find((n) => !attempts.includes(n) && imageOnNode(n, request.image));
+        const holder = candidates.find((n) => !attempts.includes(n) && imageOnEngine(n, request.image));
         if (holder) attempts.push(holder);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
         const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
@@ -84,7 +89,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
     } catch (err) {
       if (err instanceof ApiError) throw err;
       lastError = new ApiError(500, `Error from engine ${engine.name} (${engine.addr}): ${(err as Error).message}`);
-      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? node);
+      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? engine);
     } finally {
       release();
     }

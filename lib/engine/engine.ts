@@ -58,6 +58,11 @@ export class Engine extends EventEmitter {
   volumes = new Map<string, VolumeRecord>();
   /** Bumped on every state change; lets the cluster cache derived views (scheduler nodes). */
   generation = 0;
+  /**
+   * Containers replaced elsewhere (rescheduled away from this engine while it was down): kept
+   * out of this engine's view, so their names and swarm IDs are free, until they are removed.
+   */
+  readonly disowned = new Set<string>();
 
   private refreshTimer?: NodeJS.Timeout;
   private probeTimer?: NodeJS.Timeout;
@@ -336,7 +341,7 @@ export class Engine extends EventEmitter {
    * brought its inspect): the event-driven inspect replaces it moments later.
    */
   adoptCreated(record: ContainerRecord): void {
-    if (this.containers.get(record.id)) return;
+    if (this.containers.get(record.id) || this.disowned.has(record.id)) return;
     this.containers.set(record);
     this.touch();
   }
@@ -355,6 +360,21 @@ export class Engine extends EventEmitter {
     this.touch();
   }
 
+  /** Hides a container from this engine's view (see `disowned`); returns what was known of it. */
+  disown(id: string): ContainerRecord | undefined {
+    const record = this.containers.get(id);
+    this.disowned.add(id);
+    if (this.containers.delete(id)) this.touch();
+    return record;
+  }
+
+  /** Undoes `disown` (the replacement could not be made). */
+  reown(record: ContainerRecord): void {
+    this.disowned.delete(record.id);
+    if (!this.containers.get(record.id)) this.containers.set(record);
+    this.touch();
+  }
+
   /** Drops a container the manager just removed (its destroy event will find nothing left). */
   forgetContainer(id: string): void {
     if (this.containers.delete(id)) this.touch();
@@ -368,6 +388,7 @@ export class Engine extends EventEmitter {
       try {
         const askedAt = Date.now();
         const info = await this.call(() => this.client.docker.getContainer(id).inspect());
+        if (this.disowned.has(info.Id)) return;
         // An answer older than what the manager already recorded (a start it just made) is stale.
         if ((this.containers.get(info.Id)?.observedAt ?? 0) > askedAt) return;
         this.containers.set(containerFromInspect(info, askedAt));
@@ -391,7 +412,9 @@ export class Engine extends EventEmitter {
     const list = await this.call(() => this.client.docker.listContainers({ all: true }));
     const seen = new Set<string>();
     const toInspect: string[] = [];
+    for (const id of [...this.disowned]) if (!list.some((c) => c.Id === id)) this.disowned.delete(id);
     for (const summary of list) {
+      if (this.disowned.has(summary.Id)) continue;
       seen.add(summary.Id);
       const known = this.containers.get(summary.Id);
       if (full || !known || known.state.status !== summary.State) toInspect.push(summary.Id);

@@ -5,7 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { PortBinding } from '../scheduler/node';
-import type { CreateBody } from '../scheduler/build-request';
+import type { CreateBody } from '../docker-types';
 
 export interface ContainerState {
   status: string; // created | running | paused | restarting | removing | exited | dead

@@ -10,7 +10,8 @@ import { EventEmitter } from 'node:events';
 import { Agent as HttpsAgent } from 'node:https';
 import Consul = require('consul');
 import type { StoreConfig } from './config';
-import type { KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import type { HeldLock, KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import { LeaseKeeper } from './lease';
 import { directChildren, normalizeKey, samePairs, StoreError } from './store';
 
 /** How long one blocking query may wait for a change before Consul answers unchanged. */
@@ -220,23 +221,22 @@ class ConsulStore implements Store {
 }
 
 /**
- * Session-based lock with behaviour "release" (classic leadership): held while the session is
- * renewed every quarter TTL; lost when a renewal finds the session gone or the key changes hands.
+ * Session-based lock with behaviour "release" (classic leadership). The session's TTL is half the
+ * lock TTL and Consul invalidates a session between 1x and 2x its TTL, so what is guaranteed
+ * after a renewal is one session TTL: LeaseKeeper renews and gives up within it. A blocking
+ * query on the key notices at once when it changes hands.
  */
 class ConsulLock implements Lock {
   private session?: string;
-  private renewTimer?: NodeJS.Timeout;
-  private resolveLost?: () => void;
+  private keeper?: LeaseKeeper;
 
   constructor(private readonly store: ConsulStore, private readonly key: string, private readonly options: LockOptions) {}
 
-  async acquire(): Promise<{ lost: Promise<void> }> {
+  async acquire(): Promise<HeldLock> {
     for (;;) {
+      const sentAt = Date.now();
       const session = await this.store.tryAcquire(this.key, this.options.value, this.options.ttlMs);
-      if (session) {
-        this.session = session;
-        return { lost: this.keepAlive(session) };
-      }
+      if (session) return this.hold(session, sentAt);
       // Wait (blocking query) until the holder's session lets go of the key.
       let index: string | undefined;
       for (;;) {
@@ -247,31 +247,27 @@ class ConsulLock implements Lock {
     }
   }
 
-  private keepAlive(session: string): Promise<void> {
-    return new Promise<void>((resolve) => {
-      this.resolveLost = resolve;
-      const lost = (): void => {
-        if (this.renewTimer) clearInterval(this.renewTimer);
-        if (this.session === session) this.session = undefined;
-        resolve();
-      };
-      this.renewTimer = setInterval(() => {
-        this.store.renewSession(session).then(
-          (alive) => alive || lost(),
-          () => undefined, // store unreachable: keep trying until Consul itself expires the session
-        );
-      }, Math.max(250, this.options.ttlMs / 4));
-      this.renewTimer.unref();
-      void this.watchHolder(session, lost);
+  private hold(session: string, sentAt: number): HeldLock {
+    this.session = session;
+    const keeper = new LeaseKeeper({
+      guaranteeMs: Math.max(1, Math.ceil(this.options.ttlMs / 2)),
+      acquiredAt: sentAt,
+      renew: () => this.store.renewSession(session),
     });
+    this.keeper = keeper;
+    void keeper.lost.then(() => {
+      if (this.session === session) this.session = undefined;
+    });
+    void this.watchHolder(session, keeper);
+    return { lost: keeper.lost, isValid: () => keeper.valid };
   }
 
-  private async watchHolder(session: string, lost: () => void): Promise<void> {
+  private async watchHolder(session: string, keeper: LeaseKeeper): Promise<void> {
     let index: string | undefined;
     while (this.session === session) {
       try {
         const state = await this.store.holder(this.key, index);
-        if (state.session !== session) return lost();
+        if (state.session !== session) return keeper.end();
         index = state.index;
       } catch {
         await new Promise((r) => setTimeout(r, Math.max(250, this.options.ttlMs / 4)));
@@ -282,9 +278,8 @@ class ConsulLock implements Lock {
   async release(): Promise<void> {
     const session = this.session;
     this.session = undefined;
-    if (this.renewTimer) clearInterval(this.renewTimer);
+    this.keeper?.end();
     if (session) await this.store.releaseLock(this.key, session);
-    this.resolveLost?.();
   }
 }
 

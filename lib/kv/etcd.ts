@@ -6,7 +6,8 @@
  */
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 import type { StoreConfig } from './config';
-import type { KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import type { HeldLock, KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import { LeaseKeeper } from './lease';
 import { directChildren, normalizeKey, samePairs, StoreError } from './store';
 
 /** etcd keys carry a leading slash, like classic's etcd v2 keys (/docker/swarm/nodes/...). */
@@ -176,11 +177,14 @@ class EtcdStore implements Store {
 
 /**
  * A lease-backed lock: the key is created only if absent (create revision 0) and bound to a
- * lease the client keeps alive; losing the lease (missed keepalives past the TTL) loses the lock.
+ * lease. The lease is renewed by LeaseKeeper (not etcd3's auto keepalive, which never tells
+ * when it stops working); a renewal also checks the key is still bound to the lease.
  */
 class EtcdLock implements Lock {
+  private keeper?: LeaseKeeper;
   private lease?: ReturnType<Etcd3['lease']>;
-  private resolveLost?: () => void;
+  /** A lease given up without a revoke (store unreachable): revoked on the next attempt. */
+  private abandoned?: ReturnType<Etcd3['lease']>;
 
   constructor(
     private readonly client: Etcd3,
@@ -189,13 +193,15 @@ class EtcdLock implements Lock {
     private readonly callOptions: () => { deadline: Date },
   ) {}
 
-  async acquire(): Promise<{ lost: Promise<void> }> {
+  async acquire(): Promise<HeldLock> {
+    if (this.abandoned) {
+      await this.abandoned.revoke(this.callOptions()).catch(() => undefined);
+      this.abandoned = undefined;
+    }
     for (;;) {
-      const lease = this.client.lease(ttlSeconds(this.options.ttlMs));
-      const lost = new Promise<void>((resolve) => {
-        lease.on('lost', () => resolve());
-        this.resolveLost = resolve;
-      });
+      const lease = this.client.lease(ttlSeconds(this.options.ttlMs), { autoKeepAlive: false });
+      lease.on('lost', () => undefined); // renewal outcomes are LeaseKeeper's business
+      const sentAt = Date.now();
       try {
         const leaseId = await lease.grant();
         const res = await this.client
@@ -203,28 +209,51 @@ class EtcdLock implements Lock {
           .then(this.client.put(this.key).value(this.options.value).lease(leaseId))
           .options(this.callOptions())
           .commit();
-        if (res.succeeded) {
-          this.lease = lease;
-          return { lost };
-        }
+        if (res.succeeded) return this.hold(lease, leaseId, sentAt);
       } catch (err) {
-        await lease.revoke().catch(() => undefined);
+        await lease.revoke(this.callOptions()).catch(() => undefined);
         throw wrapError(err as Error);
       }
-      await lease.revoke().catch(() => undefined);
+      await lease.revoke(this.callOptions()).catch(() => undefined);
       await this.waitForDelete();
     }
+  }
+
+  private hold(lease: ReturnType<Etcd3['lease']>, leaseId: string, sentAt: number): HeldLock {
+    this.lease = lease;
+    const keeper = new LeaseKeeper({
+      guaranteeMs: this.options.ttlMs,
+      acquiredAt: sentAt,
+      renew: async () => {
+        const answer = await lease.keepaliveOnce(this.callOptions());
+        if (Number(answer.TTL) <= 0) return false;
+        const current = await this.client.get(this.key).options(this.callOptions()).exec();
+        return current.kvs.length === 1 && current.kvs[0].lease === leaseId;
+      },
+    });
+    this.keeper = keeper;
+    void keeper.lost.then(() => {
+      if (this.lease === lease) {
+        this.lease = undefined;
+        this.abandoned = lease;
+      }
+    });
+    return { lost: keeper.lost, isValid: () => keeper.valid };
   }
 
   /** Resolves when the lock key is deleted (or after one TTL, to re-check after a lost watch). */
   private async waitForDelete(): Promise<void> {
     const watcher = await this.client.watch().key(this.key).create();
     try {
-      const stillThere = await this.client.get(this.key).exists();
+      const stillThere = await this.client.get(this.key).options(this.callOptions()).exists();
       if (!stillThere) return;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.options.ttlMs);
         watcher.on('delete', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        watcher.on('disconnected', () => {
           clearTimeout(timer);
           resolve();
         });
@@ -237,8 +266,8 @@ class EtcdLock implements Lock {
   async release(): Promise<void> {
     const lease = this.lease;
     this.lease = undefined;
-    if (lease) await lease.revoke().catch(() => undefined); // revoking deletes the key bound to it
-    this.resolveLost?.();
+    this.keeper?.end();
+    if (lease) await lease.revoke(this.callOptions()).catch(() => undefined); // revoking deletes the key bound to it
   }
 }
 

@@ -36,6 +36,8 @@ declare module 'node-zookeeper-client' {
     connect(): void;
     close(): void;
     getSessionId(): Buffer;
+    /** The session timeout the server granted (ms). */
+    getSessionTimeout(): number;
     create(path: string, data: Buffer | null, mode: number, callback: Callback<string>): void;
     remove(path: string, version: number, callback: (error: Exception | Error | null) => void): void;
     exists(path: string, watcher: Watcher | undefined, callback: Callback<Stat | null>): void;

@@ -47,14 +47,26 @@ export interface LockOptions {
   ttlMs: number;
 }
 
+/** A lock this process holds (see Lock). */
+export interface HeldLock {
+  /**
+   * Resolves once the holder can no longer count on the lock: after release(), when the store
+   * says ownership went away, or when renewals have failed for so long that the lock may expire
+   * soon (see lib/kv/lease.ts): always before anyone else can acquire it.
+   */
+  lost: Promise<void>;
+  /** Checked before acting as the holder: true while the last renewal is recent enough. */
+  isValid(): boolean;
+}
+
 /**
  * A mutual-exclusion lock with a TTL, the primitive leader election needs: `acquire` waits until
- * this holder owns the key (value = options.value), then `lost` resolves once it no longer does:
- * after release(), or when ownership goes away (TTL expiry after a partition, session loss).
- * One Lock object is one candidate; acquire again after `lost` to campaign again.
+ * this holder owns the key (value = options.value). One Lock object is one candidate; acquire
+ * again after `lost` to campaign again (a holder that lost contact but still owns the key in the
+ * store takes it back).
  */
 export interface Lock {
-  acquire(): Promise<{ lost: Promise<void> }>;
+  acquire(): Promise<HeldLock>;
   /** Gives the lock up (deletes the key if held) and stops renewing. Safe to call when not held. */
   release(): Promise<void>;
 }

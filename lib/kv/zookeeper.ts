@@ -8,7 +8,8 @@
 import * as zookeeper from 'node-zookeeper-client';
 import type { Client, Stat } from 'node-zookeeper-client';
 import type { StoreConfig } from './config';
-import type { KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import type { HeldLock, KeyWatcher, KVPair, Lock, LockOptions, PutOptions, Store, TreeWatcher } from './store';
+import { LeaseKeeper } from './lease';
 import { normalizeKey, samePairs, StoreError } from './store';
 
 const { CreateMode, Exception } = zookeeper;
@@ -244,26 +245,32 @@ class ZookeeperStore implements Store {
     return new ZookeeperLock(this, key, options);
   }
 
-  /** For the lock: create an ephemeral node, false if it already exists. */
-  async createEphemeral(key: string, value: string): Promise<boolean> {
+  /**
+   * For the lock: create an ephemeral node. 'taken' if another session owns it; a node our own
+   * session already owns (we lost contact, the session survived) counts as created.
+   */
+  async createEphemeral(key: string, value: string): Promise<'taken' | { sessionTimeoutMs: number }> {
     const path = toPath(key);
     try {
       await this.mkdirp(parentOf(path));
-      await this.call<string>((c, done) => c.create(path, Buffer.from(value), CreateMode.EPHEMERAL, done));
-      return true;
+      const client = await this.connection();
+      try {
+        await this.call<string>((c, done) => c.create(path, Buffer.from(value), CreateMode.EPHEMERAL, done));
+      } catch (err) {
+        if (codeOf(err) !== Exception.NODE_EXISTS || !(await this.ownsEphemeral(key))) throw err;
+      }
+      return { sessionTimeoutMs: client.getSessionTimeout() };
     } catch (err) {
-      if (codeOf(err) === Exception.NODE_EXISTS) return false;
+      if (codeOf(err) === Exception.NODE_EXISTS) return 'taken';
       throw storeError(err);
     }
   }
 
-  /** For the lock: resolves when the session this client holds ends (expiry or close). */
-  async sessionEnd(): Promise<void> {
+  /** For the lock: whether the node exists and belongs to this client's current session (one round trip). */
+  async ownsEphemeral(key: string): Promise<boolean> {
     const client = await this.connection();
-    await new Promise<void>((resolve) => {
-      client.once('expired', () => resolve());
-      client.once(CLIENT_DISCARDED, () => resolve());
-    });
+    const stat = await this.call<Stat | null>((c, done) => c.exists(toPath(key), undefined, done));
+    return Boolean(stat && stat.ephemeralOwner.equals(client.getSessionId()));
   }
 
   async close(): Promise<void> {
@@ -273,34 +280,22 @@ class ZookeeperStore implements Store {
 }
 
 /**
- * An ephemeral lock node: it disappears when the holder's session expires, which is also when the
- * holder learns it lost the lock (classic's libkv never told a ZK leader, section 2.4).
+ * An ephemeral lock node: it lives as long as the holder's session. The session outlives the
+ * holder's last request by the session timeout, which LeaseKeeper renews (an `exists` that also
+ * checks the node is still ours) and gives up within. Classic's libkv never told a ZK leader it
+ * had lost the lock (section 2.4). A holder that lost contact but whose session survived (a
+ * ZooKeeper restart) finds the node still its own and takes it back.
  */
 class ZookeeperLock implements Lock {
-  private held = false;
+  private keeper?: LeaseKeeper;
 
   constructor(private readonly store: ZookeeperStore, private readonly key: string, private readonly options: LockOptions) {}
 
-  async acquire(): Promise<{ lost: Promise<void> }> {
+  async acquire(): Promise<HeldLock> {
     for (;;) {
-      if (await this.store.createEphemeral(this.key, this.options.value)) {
-        this.held = true;
-        const lost = new Promise<void>((resolve) => {
-          const stop = this.store.watch(this.key, {
-            onValue: (pair) => {
-              if (!pair || pair.value !== this.options.value) {
-                stop();
-                resolve();
-              }
-            },
-            onError: () => resolve(),
-          });
-          void this.store.sessionEnd().then(() => resolve(), () => resolve());
-        }).then(() => {
-          this.held = false;
-        });
-        return { lost };
-      }
+      const sentAt = Date.now();
+      const outcome = await this.store.createEphemeral(this.key, this.options.value);
+      if (outcome !== 'taken') return this.hold(outcome.sessionTimeoutMs, sentAt);
       await new Promise<void>((resolve) => {
         const stop = this.store.watch(this.key, {
           onValue: (pair) => {
@@ -309,16 +304,35 @@ class ZookeeperLock implements Lock {
               resolve();
             }
           },
-          onError: () => setTimeout(resolve, this.options.ttlMs),
+          onError: () => setTimeout(resolve, Math.min(1000, this.options.ttlMs)),
         });
       });
     }
   }
 
+  private hold(sessionTimeoutMs: number, sentAt: number): HeldLock {
+    const keeper = new LeaseKeeper({
+      guaranteeMs: Math.min(sessionTimeoutMs, this.options.ttlMs),
+      acquiredAt: sentAt,
+      renew: () => this.store.ownsEphemeral(this.key),
+    });
+    this.keeper = keeper;
+    const stop = this.store.watch(this.key, {
+      onValue: (pair) => {
+        if (!pair || pair.value !== this.options.value) keeper.end();
+      },
+      onError: () => undefined, // the renewals decide
+    });
+    void keeper.lost.then(stop);
+    return { lost: keeper.lost, isValid: () => keeper.valid };
+  }
+
   async release(): Promise<void> {
-    if (!this.held) return;
-    this.held = false;
-    await this.store.delete(this.key);
+    const keeper = this.keeper;
+    this.keeper = undefined;
+    if (!keeper) return;
+    keeper.end();
+    if (await this.store.ownsEphemeral(this.key).catch(() => false)) await this.store.delete(this.key);
   }
 }
 

@@ -5,25 +5,9 @@
  */
 import type { PlacementRequest } from './request';
 import type { PortBinding } from './node';
+import type { CreateBody } from '../docker-types';
 
-/** The subset of Docker's create body the scheduler reads or rewrites. */
-export interface CreateBody {
-  Image?: string;
-  Env?: string[] | null;
-  Labels?: Record<string, string> | null;
-  ExposedPorts?: Record<string, unknown> | null;
-  HostConfig?: {
-    CpuShares?: number;
-    NanoCpus?: number;
-    Memory?: number;
-    NetworkMode?: string;
-    PortBindings?: Record<string, PortBinding[] | null> | null;
-    VolumesFrom?: string[] | null;
-    Links?: string[] | null;
-    [key: string]: unknown;
-  } | null;
-  [key: string]: unknown;
-}
+export type { CreateBody } from '../docker-types';
 
 export const LABEL_PREFIX = 'com.docker.swarm';
 const LIST_LABELS: Record<string, string> = {

@@ -6,6 +6,7 @@
  * Immutable matters: lookups derived from a node's `containers` and `images` arrays are cached
  * per array (node-index.ts). When a node's containers or images change, build new arrays.
  */
+import type { PortBindingBody } from '../docker-types';
 
 /** Docker's short container/image ID length, as `docker ps` shows it. */
 export const SHORT_ID_LENGTH = 12;
@@ -32,10 +33,8 @@ export interface NodeContainer {
   exposedPorts: string[];
 }
 
-export interface PortBinding {
-  HostIp?: string;
-  HostPort?: string;
-}
+/** Docker's host port binding ({HostIp, HostPort}). */
+export type PortBinding = PortBindingBody;
 
 export interface NodeImage {
   id: string;

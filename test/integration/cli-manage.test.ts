@@ -36,6 +36,7 @@ describe('swarm CLI', function () {
   });
 
   it('validates manage flags with classic messages, one line, no stack trace', async function () {
+    this.timeout(300_000); // one manager process per case
     const cases: Array<[string[], RegExp]> = [
       [['--strategy', 'nope'], /strategy not supported/],
       [['--filter', 'nope'], /filter not supported/],
@@ -52,6 +53,11 @@ describe('swarm CLI', function () {
       [['--discovery-opt', 'novalue'], /--discovery-opt must contain key=value strings/],
       [['-H', 'udp://1.2.3.4:5'], /unsupported protocol/],
       [['--nonsense'], /Unknown option '--nonsense'/],
+      [['--replication'], /--advertise address must be provided when using --leader-election/],
+      [['--replication', '--advertise', 'nope'], /--advertise should be of the form ip:port or hostname:port/],
+      [['--replication', '--advertise', '127.0.0.1:3376'], /Leader election is only supported with consul, etcd and zookeeper discovery\./],
+      [['--replication-ttl', '0s'], /--replication-ttl should be a positive number/],
+      [['--replication-ttl', 'soon'], /invalid --replication-ttl: time: invalid duration "soon"/],
     ];
     for (const [flags, message] of cases) {
       const r = await swarm(['manage', ...flags, 'nodes://127.0.0.1:1']);

@@ -7,8 +7,7 @@
  * Both refresh that engine's images when done.
  */
 import type { Cluster } from '../../cluster/cluster';
-import { buildPlacementRequest } from '../../scheduler/build-request';
-import { ApiError, badRequest } from '../errors';
+import { badRequest } from '../errors';
 import { forward } from '../forward';
 import type { RequestContext, Router } from '../router';
 import { resolveContainer } from './containers';
@@ -27,11 +26,8 @@ function build(cluster: Cluster, ctx: RequestContext): void {
   }
   // The CLI splits "constraint:disk==ssd" at its first "=": key "constraint:disk", value "=ssd".
   const env = Object.entries(buildArgs).filter(([key]) => PLACEMENT_ARG.test(key)).map(([key, value]) => `${key}=${value}`);
-  const { request } = buildPlacementRequest({ Image: '', Env: env });
   const memory = Number(ctx.query.get('memory') ?? 0);
-  const node = cluster.scheduler.selectNodes({ ...request, memory: Number.isFinite(memory) ? memory : 0 }, cluster.nodes())[0];
-  const engine = node && cluster.engineForNode(node);
-  if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
+  const engine = cluster.place({ Image: '', Env: env, HostConfig: { Memory: Number.isFinite(memory) ? memory : 0 } }).engines[0];
   const remaining = Object.fromEntries(Object.entries(buildArgs).filter(([key]) => !PLACEMENT_ARG.test(key)));
   if (raw) ctx.query.set('buildargs', JSON.stringify(remaining));
   forward(ctx, engine, '/build', { onDone: () => void engine.refreshList('images').catch(() => undefined) });

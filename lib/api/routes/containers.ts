@@ -10,7 +10,7 @@ import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward, hijack } from '../forward';
 import { statusText } from '../format';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
-import type { CreateBody } from '../../scheduler/build-request';
+import type { CreateBody } from '../../docker-types';
 
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
 

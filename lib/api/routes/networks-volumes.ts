@@ -11,7 +11,6 @@ import { readJson, parseFilters } from '../body';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import type { RequestContext, Router } from '../router';
-import { emptyRequest } from '../../scheduler/request';
 
 interface Located<T> {
   engine: Engine;
@@ -96,13 +95,7 @@ async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   const body = await readJson<Record<string, unknown>>(ctx.req, {});
   if (typeof body.Name !== 'string' || !body.Name) throw badRequest('network name is required');
   const pinned = pinnedEngine(cluster, body.Name);
-  let engine = pinned.engine;
-  if (!engine) {
-    const node = cluster.scheduler.selectNodes(emptyRequest(), cluster.nodes())[0];
-    engine = cluster.engineForNode(node);
-  }
-  if (!engine) throw new ApiError(503, 'No healthy node available in the cluster');
-  const target = engine;
+  const target = pinned.engine ?? cluster.place({}).engines[0];
   const response = ensureOk(await target.request('POST', '/networks/create', { body: { ...body, Name: pinned.name }, apiVersion: ctx.apiVersion }));
   await target.refreshList('networks').catch(() => undefined);
   sendJson(ctx.res, 201, JSON.parse(response.body.toString('utf8')));

@@ -12,8 +12,6 @@ import { API_VERSION, MIN_API_VERSION, SERVER_VERSION_PREFIX } from '../version'
 import { GIT_COMMIT, VERSION } from '../../cli/version';
 
 export interface ManagerInfo {
-  strategy: string;
-  filters: string[];
   experimental: boolean;
   /** "primary", or "replica" with the primary's address. */
   role: () => { role: 'primary' | 'replica'; primary?: string };
@@ -77,7 +75,8 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
   const role = info.role();
   const status: Array<[string, string]> = [['Role', role.role]];
   if (role.primary) status.push(['Primary', role.primary]);
-  status.push(['Strategy', info.strategy], ['Filters', info.filters.join(', ')], ['Nodes', String(engines.length)]);
+  const policy = cluster.placementPolicy();
+  status.push(['Strategy', policy.strategy], ['Filters', policy.filters.join(', ')], ['Nodes', String(engines.length)]);
   const nodes = new Map(cluster.nodes().map((n) => [n.id, n]));
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const engine of engines) {

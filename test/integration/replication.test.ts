@@ -1,0 +1,254 @@
+/**
+ * Replicated managers (--replication) as real processes over real etcd and real ZooKeeper (and
+ * the Consul double), with real dockerd engines and the real docker CLI: one primary, replicas
+ * forwarding everything (streams and hijacked connections included), failover on SIGTERM and
+ * SIGKILL, a store restart, and rescheduling when an engine is SIGKILLed.
+ */
+import * as assert from 'node:assert/strict';
+import { createStore } from '../../lib/kv';
+import { storeConfig, type StoreBackend } from '../../lib/kv/config';
+import type { Store } from '../../lib/kv/store';
+import { startConsulDouble } from '../../testbed/consul-double';
+import { docker, spawnDocker } from '../../testbed/docker-cli';
+import { startEngines, type EngineSet } from '../../testbed/engines';
+import { startEtcd } from '../../testbed/etcd';
+import { startReplicatedManagers, type ReplicatedManagers } from '../../testbed/replicated';
+import { startZookeeper } from '../../testbed/zookeeper';
+import { sleep, waitFor } from '../../testbed/wait';
+
+interface StoreServer {
+  endpoint: string;
+  stop(): Promise<void>;
+  restart(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+const BACKENDS: Array<{ backend: StoreBackend; start: () => Promise<StoreServer>; full: boolean }> = [
+  { backend: 'etcd', start: startEtcd, full: true },
+  { backend: 'zk', start: startZookeeper, full: true },
+  {
+    backend: 'consul',
+    full: false,
+    start: async () => {
+      const double = await startConsulDouble({ sessionTtlMinMs: 1000 });
+      return { endpoint: double.endpoint, stop: () => double.stop(), restart: () => double.restart(), destroy: () => double.stop() };
+    },
+  },
+];
+
+const TTL_MS = 4000;
+
+for (const { backend, start, full } of BACKENDS) {
+  describe(`replicated managers over ${backend} (real processes)`, function () {
+    this.timeout(180_000);
+    let server: StoreServer;
+    let store: Store;
+    let engines: EngineSet;
+    let cluster: ReplicatedManagers;
+    const prefix = `ha-${backend}`;
+
+    /** The index of the single primary, waiting for an election to settle. */
+    const onePrimary = async (timeoutMs = 30_000): Promise<number> => {
+      let index = -1;
+      await waitFor(async () => (index = await cluster.primaryIndex()) >= 0, timeoutMs, 'exactly one primary');
+      return index;
+    };
+    const host = (i: number): string => cluster.managers[i].host;
+
+    before(async function () {
+      this.timeout(120_000);
+      server = await start();
+      store = createStore(storeConfig(backend, `${server.endpoint}/${prefix}`, {}, 2000), { sessionTimeoutMs: 10_000 });
+      engines = await startEngines(2, { namePrefix: `${backend}-ha-` });
+      for (const e of engines.engines) await store.put(`${prefix}/docker/swarm/nodes/${e.addr}`, e.addr);
+      cluster = await startReplicatedManagers({
+        discovery: `${backend}://${server.endpoint}/${prefix}`, count: 3, ttl: `${TTL_MS / 1000}s`,
+        args: ['--engine-failure-retry', '2', '--heartbeat', '1s'],
+      });
+      await waitFor(async () => {
+        for (let i = 0; i < 3; i++) {
+          const out = await docker(host(i), ['info']);
+          if ((out.stdout.match(/Status: Healthy/g) ?? []).length !== 2) return false;
+        }
+        return true;
+      }, 60_000, 'both engines healthy on every manager');
+    });
+
+    // A test that failed half-way may leave a manager stopped: every test starts with all three.
+    beforeEach(async function () {
+      for (let i = 0; i < 3; i++) {
+        const exited = await Promise.race([cluster.managers[i].exited.then(() => true), sleep(10).then(() => false)]);
+        if (exited) await cluster.restart(i);
+      }
+    });
+
+    after(async function () {
+      this.timeout(60_000);
+      await cluster?.stop();
+      await engines?.stop();
+      await store?.close().catch(() => undefined);
+      await server?.destroy();
+    });
+
+    it('elects one primary; replicas name it in docker info and the key holds its address', async () => {
+      const primary = await onePrimary();
+      const addr = `127.0.0.1:${cluster.managers[primary].port}`;
+      assert.equal((await store.get(`${prefix}/docker/swarm/leader`))?.value, addr);
+      for (let i = 0; i < 3; i++) {
+        const info = (await docker(host(i), ['info'])).stdout;
+        if (i === primary) {
+          assert.match(info, /Role: primary/);
+          assert.doesNotMatch(info, /Primary:/);
+        } else {
+          assert.match(info, /Role: replica/);
+          assert.match(info, new RegExp(`Primary: ${addr.replace(/\./g, '\\.')}`));
+        }
+      }
+    });
+
+    it('SIGTERM: the primary resigns and a replica serves writes well before the lock TTL', async () => {
+      const old = await onePrimary();
+      const replica = (old + 1) % 3;
+      const stopping = cluster.managers[old].stop();
+      const t0 = Date.now();
+      let next = -1;
+      await waitFor(async () => {
+        next = await cluster.primaryIndex();
+        return next >= 0 && next !== old;
+      }, 20_000, 'a new primary');
+      const took = Date.now() - t0;
+      await stopping;
+      assert.ok(took < TTL_MS, `takeover took ${took} ms, not less than the ${TTL_MS} ms TTL (no resign?)`);
+      const run = await docker(host(replica), ['run', '-d', '--name', `${backend}-after-term`, 'busybox', 'sleep', '300']);
+      assert.equal(run.code, 0, run.stderr);
+      await cluster.restart(old);
+    });
+
+    if (full) {
+      it('replicas forward logs -f, exec -i, attach and events to the primary (docker CLI)', async () => {
+        const primary = await onePrimary();
+        const replica = host((primary + 1) % 3);
+        const name = `${backend}-fwd`;
+        const events = spawnDocker(replica, ['events', '--filter', `container=${name}`, '--format', '{{.Action}}']);
+        let eventText = '';
+        events.stdout?.on('data', (d: Buffer) => (eventText += d.toString()));
+        await sleep(500);
+        const run = await docker(replica, ['run', '-d', '-i', '--name', name, 'busybox', 'sh', '-c', 'echo first; while read line; do echo "got $line"; done']);
+        assert.equal(run.code, 0, run.stderr);
+        const logs = spawnDocker(replica, ['logs', '-f', name]);
+        let logText = '';
+        logs.stdout?.on('data', (d: Buffer) => (logText += d.toString()));
+        await waitFor(() => logText.includes('first'), 20_000, 'logs -f through the replica');
+        const exec = await docker(replica, ['exec', '-i', name, 'cat'], { input: 'through exec\n' });
+        assert.equal(exec.stdout, 'through exec\n');
+        const attach = spawnDocker(replica, ['attach', name]);
+        let attachText = '';
+        attach.stdout?.on('data', (d: Buffer) => (attachText += d.toString()));
+        await sleep(1000);
+        attach.stdin?.write('hello\n');
+        await waitFor(() => attachText.includes('got hello') && logText.includes('got hello'), 20_000, 'attach output, also seen by logs -f');
+        await waitFor(() => /create/.test(eventText) && /start/.test(eventText) && /exec_start/.test(eventText), 20_000, 'events through the replica');
+        for (const child of [logs, attach, events]) child.kill('SIGKILL');
+        await docker(replica, ['rm', '-f', name]);
+      });
+
+      it('SIGKILL of the primary during a stream of docker runs: every acknowledged create exists exactly once', async () => {
+        const primary = await onePrimary();
+        const clients = [0, 1, 2].filter((i) => i !== primary);
+        const acknowledged: string[] = [];
+        let stop = false;
+        const runner = async (client: number, worker: number): Promise<void> => {
+          for (let n = 0; !stop; n++) {
+            const name = `${backend}-k${worker}-${n}`;
+            const res = await docker(host(client), ['run', '-d', '--name', name, 'busybox', 'sleep', '300'], { timeoutMs: 60_000 });
+            if (res.code === 0) acknowledged.push(name);
+          }
+        };
+        const runners = [runner(clients[0], 0), runner(clients[1], 1)];
+        await waitFor(() => acknowledged.length >= 4, 60_000, 'some runs before the kill');
+        const before = acknowledged.length;
+        await cluster.managers[primary].kill();
+        await waitFor(async () => {
+          const p = await cluster.primaryIndex();
+          return p >= 0 && p !== primary;
+        }, 30_000, 'a new primary after SIGKILL');
+        await waitFor(() => acknowledged.length >= before + 4, 60_000, 'runs acknowledged by the new primary');
+        stop = true;
+        await Promise.all(runners);
+        const ps = await docker(host(clients[0]), ['ps', '-a', '--format', '{{.Names}}']);
+        const names = ps.stdout.split('\n').filter(Boolean).map((n) => n.slice(n.indexOf('/') + 1));
+        for (const name of acknowledged) assert.equal(names.filter((n) => n === name).length, 1, `${name}: ${names.filter((n) => n === name).length} copies`);
+        await cluster.restart(primary);
+      });
+
+      it('the store stops and returns: never two primaries, and exactly one primary again without restarts', async () => {
+        await onePrimary();
+        await server.stop();
+        const seen: number[] = [];
+        const deadline = Date.now() + TTL_MS + 4000;
+        while (Date.now() < deadline) {
+          const roles = await cluster.roles();
+          seen.push(roles.filter((r) => r.role === 'primary').length);
+          await sleep(250);
+        }
+        assert.ok(seen.every((n) => n <= 1), `primaries seen during the outage: ${seen.join(',')}`);
+        assert.equal(seen.at(-1), 0, 'the primary kept acting as primary although it could not renew its lock');
+        const pids = cluster.managers.map((m) => m.pid);
+        await server.restart();
+        await onePrimary(60_000);
+        assert.deepEqual(cluster.managers.map((m) => m.pid), pids, 'no manager was restarted');
+      });
+    }
+
+    if (backend === 'etcd') {
+      it('an engine SIGKILLed: its containers are rescheduled elsewhere (constraints hold); after it returns, one copy each', async () => {
+        const primary = await onePrimary();
+        const client = host((primary + 1) % 3);
+        const [doomed, survivor] = engines.engines;
+        const mk = async (name: string, extra: string[]): Promise<void> => {
+          const res = await docker(client, ['run', '-d', '--name', name, '-e', `constraint:node==~${doomed.name}`, ...extra, 'busybox', 'sleep', '600']);
+          assert.equal(res.code, 0, res.stderr);
+        };
+        await mk('moves', ['-e', 'reschedule:on-node-failure', '-p', '18080:80', '-l', 'team=a']);
+        await mk('pinned', ['-e', 'reschedule:on-node-failure', '-e', `constraint:node==${doomed.name}`]);
+        await mk('stays', []);
+        const inspect = async (name: string): Promise<Record<string, any>> => JSON.parse((await docker(client, ['inspect', name])).stdout)[0];
+        const before = await inspect('moves');
+        assert.equal(before.Node.Name, doomed.name);
+        await sleep(1500); // the managers read the policy containers' configs
+        const events = spawnDocker(client, ['events', '--filter', 'type=swarm', '--format', '{{.Action}} {{.Actor.Attributes.name}}']);
+        let eventText = '';
+        events.stdout?.on('data', (d: Buffer) => (eventText += d.toString()));
+        await sleep(500);
+        await doomed.kill();
+        await waitFor(async () => {
+          const res = await docker(client, ['inspect', 'moves']);
+          return res.code === 0 && JSON.parse(res.stdout)[0].Node.Name === survivor.name && JSON.parse(res.stdout)[0].State.Running;
+        }, 60_000, 'moves running on the survivor');
+        const after = await inspect('moves');
+        assert.equal(after.Config.Labels['com.docker.swarm.id'], before.Config.Labels['com.docker.swarm.id']);
+        assert.equal(after.Config.Labels.team, 'a');
+        assert.deepEqual(after.HostConfig.PortBindings, before.HostConfig.PortBindings);
+        assert.deepEqual(after.Config.Cmd, ['sleep', '600']);
+        await waitFor(() => /reschedule-failed pinned/.test(eventText) && /reschedule-start moves/.test(eventText), 20_000, 'reschedule events');
+        const ps = (await docker(client, ['ps', '-a', '--format', '{{.Names}}'])).stdout;
+        assert.doesNotMatch(ps, new RegExp(`${survivor.name}/pinned`), 'a hard constraint was broken');
+        await doomed.restart();
+        const copies = async (name: string): Promise<string[]> => {
+          const out: string[] = [];
+          for (const e of engines.engines) {
+            const res = await docker(e.host, ['ps', '-a', '--filter', `name=^/${name}$`, '--format', '{{.Names}} {{.State}}']);
+            out.push(...res.stdout.split('\n').filter(Boolean).map((l) => `${e.name}:${l}`));
+          }
+          return out;
+        };
+        await waitFor(async () => (await copies('moves')).length === 1, 60_000, 'the stale copy of moves removed');
+        assert.match((await copies('moves'))[0], new RegExp(`^${survivor.name}:moves running`));
+        assert.equal((await copies('pinned')).length, 1, 'pinned: exactly one copy, the original');
+        assert.equal((await copies('stays')).length, 1);
+        events.kill('SIGKILL');
+        for (const name of ['moves', 'pinned', 'stays']) await docker(client, ['rm', '-f', name]);
+      });
+    }
+  });
+}

@@ -1,0 +1,49 @@
+/**
+ * Cluster.place: the one placement operation runs the scheduler injected by `manage` over the
+ * cluster's engines (here engines whose state is set by hand: no engine process is involved).
+ */
+import * as assert from 'node:assert/strict';
+import { Cluster } from '../../../lib/cluster/cluster';
+import { Engine } from '../../../lib/engine/engine';
+import { Scheduler } from '../../../lib/scheduler/scheduler';
+import { createFilters, DEFAULT_FILTERS } from '../../../filters';
+import { createStrategy } from '../../../strategies';
+
+function cluster(strategy = 'spread'): Cluster {
+  const scheduler = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy(strategy));
+  const c = new Cluster({ engine: { refreshMinMs: 30_000, refreshMaxMs: 60_000, failureRetry: 3 }, scheduler: { overcommit: 0.05, createRetry: 0, reserveStopped: true } }, scheduler);
+  const labels: Array<Record<string, string>> = [{ disk: 'ssd' }, { disk: 'hdd' }, { disk: 'hdd' }];
+  labels.forEach((l, i) => {
+    const engine = fakeEngine(c, `127.0.0.1:${7000 + i}`);
+    Object.assign(engine, { status: 'healthy', id: `ID${i}|${engine.addr}`, name: `node-${i}`, cpus: 2, memory: 2 ** 31, labels: l });
+  });
+  return c;
+}
+
+/** An Engine object that is never started (no connection is made until it is asked for one). */
+function fakeEngine(c: Cluster, addr: string): Engine {
+  const engine = new Engine(addr, c.options.engine);
+  c.engines.set(addr, engine);
+  return engine;
+}
+
+describe('Cluster.place', () => {
+  it('ranks the engines that satisfy the constraints, moving env expressions into labels', () => {
+    const placement = cluster().place({ Image: 'busybox', Env: ['constraint:disk==hdd', 'A=1'] });
+    assert.deepEqual(placement.engines.map((e) => e.name).sort(), ['node-1', 'node-2']);
+    assert.deepEqual(placement.body.Env, ['A=1']);
+    assert.equal(placement.body.Labels?.['com.docker.swarm.constraints'], '["disk==hdd"]');
+    assert.deepEqual(placement.request.constraints, ['disk==hdd']);
+  });
+
+  it('skips excluded engines, and fails with the scheduler error when nothing fits', () => {
+    const c = cluster();
+    const ssd = [...c.engines.values()].find((e) => e.name === 'node-0') as Engine;
+    assert.throws(() => c.place({ Env: ['constraint:disk==ssd'] }, { exclude: new Set([ssd]) }), /Unable to find a node that satisfies the following conditions/);
+    assert.deepEqual(c.place({}, { exclude: new Set([ssd]) }).engines.map((e) => e.name).sort(), ['node-1', 'node-2']);
+  });
+
+  it('reports the strategy and filters it actually uses (binpacking is binpack)', () => {
+    assert.deepEqual(cluster('binpacking').placementPolicy(), { strategy: 'binpack', filters: DEFAULT_FILTERS });
+  });
+});
