@@ -81,6 +81,12 @@ export interface StartEnginesOptions {
   /** Import busybox:latest into every engine (default true). */
   loadBusybox?: boolean;
   /**
+   * Give each engine a bridge and subnet of its own, so containers get an IP and published ports
+   * really bind (through docker-proxy) instead of `--bridge=none`. Bridge names and subnets are
+   * random per run (other test runs may share the machine); bridges go when the engine stops.
+   */
+  bridge?: boolean;
+  /**
    * Serve the TCP port with TLS as docker-machine's engines do (`dockerd --tlsverify
    * --tlscacert --tlscert --tlskey`): only clients with a certificate from `ca` get in. The
    * unix socket stays for the harness; docker() speaks TLS with `clientCert`/`clientKey`
@@ -132,7 +138,7 @@ export async function startEngines(count: number, options: StartEnginesOptions =
   const labelsOf = options.labels ?? defaultEngineLabels;
   const tarball = options.loadBusybox === false ? undefined : busyboxTarball();
   tarball?.catch(() => undefined); // awaited below; do not report it as unhandled meanwhile
-  const engines = Array.from({ length: count }, (_, i) => new Engine(`${prefix}${i}`, labelsOf(i), options.tls));
+  const engines = Array.from({ length: count }, (_, i) => new Engine(`${prefix}${i}`, labelsOf(i), options.tls, options.bridge ? createBridge() : undefined));
   const stopAll = async (): Promise<void> => {
     await Promise.all(engines.map((engine) => engine.stop()));
   };
@@ -183,6 +189,7 @@ class Engine implements EngineHandle {
     readonly name: string,
     readonly labels: Record<string, string>,
     readonly tls?: EngineTls,
+    readonly bridge?: string,
   ) {
     this.dir = makeEngineDir();
     fs.writeFileSync(path.join(this.dir, 'daemon.json'), '{}\n');
@@ -190,6 +197,7 @@ class Engine implements EngineHandle {
     this.unregisterCleanup = onEmergencyExit(() => {
       this.killLeftoversSync();
       fs.rmSync(this.dir, { recursive: true, force: true });
+      if (this.bridge) deleteBridge(this.bridge);
     });
   }
 
@@ -259,6 +267,7 @@ class Engine implements EngineHandle {
     if (this.port !== 0) await this.kill();
     else this.killLeftoversSync();
     fs.rmSync(this.dir, { recursive: true, force: true });
+    if (this.bridge) deleteBridge(this.bridge);
     this.unregisterCleanup();
   }
 
@@ -301,7 +310,7 @@ class Engine implements EngineHandle {
       `--host=unix://${path.join(this.dir, 'd.sock')}`,
       `--host=tcp://${this.addr}`,
       '--storage-driver=vfs',
-      '--bridge=none',
+      `--bridge=${this.bridge ?? 'none'}`,
       '--iptables=false',
       '--ip-masq=false',
     ];
@@ -325,6 +334,36 @@ class Engine implements EngineHandle {
       spinWait(50);
     }
     unmountUnder(this.dir);
+  }
+}
+
+/**
+ * A bridge with a /24 of its own: `stsXXXXXX` (random) on 10.A.B.1/24, A and B random, retried
+ * until the subnet is not on any interface of this machine.
+ */
+function createBridge(): string {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const name = `sts${Math.random().toString(36).slice(2, 8)}`;
+    const subnet = `10.${100 + Math.floor(Math.random() * 150)}.${Math.floor(Math.random() * 256)}`;
+    const used = execFileSync('ip', ['-4', '-o', 'addr', 'show'], { encoding: 'utf8' });
+    if (used.includes(` ${subnet}.`)) continue;
+    try {
+      execFileSync('ip', ['link', 'add', name, 'type', 'bridge'], { stdio: 'ignore' });
+    } catch {
+      continue; // name taken
+    }
+    execFileSync('ip', ['addr', 'add', `${subnet}.1/24`, 'dev', name]);
+    execFileSync('ip', ['link', 'set', name, 'up']);
+    return name;
+  }
+  throw new Error('could not create a bridge with a free subnet');
+}
+
+function deleteBridge(name: string): void {
+  try {
+    execFileSync('ip', ['link', 'del', name], { stdio: 'ignore' });
+  } catch {
+    // already gone
   }
 }
 

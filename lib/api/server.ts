@@ -18,6 +18,8 @@ import { imageRoutes } from './routes/images';
 import { maintenanceRoutes } from './routes/maintenance';
 import { networkVolumeRoutes } from './routes/networks-volumes';
 import { systemRoutes, type ManagerInfo } from './routes/system';
+import { serviceRoutes } from './routes/services';
+import type { ServiceController } from '../services/controller';
 import { log } from '../log';
 import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy } from './replica';
 import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast-limits';
@@ -47,7 +49,7 @@ export interface RouterOptions {
   broadcastParallelism: number;
 }
 
-export function buildRouter(cluster: Cluster, info: ManagerInfo, options: RouterOptions = { broadcastParallelism: DEFAULT_BROADCAST_PARALLELISM }): Router {
+export function buildRouter(cluster: Cluster, info: ManagerInfo, options: RouterOptions = { broadcastParallelism: DEFAULT_BROADCAST_PARALLELISM }, services?: ServiceController): Router {
   const router = new Router();
   const execOwners = new Map<string, Engine>();
   systemRoutes(router, cluster, info);
@@ -58,6 +60,7 @@ export function buildRouter(cluster: Cluster, info: ManagerInfo, options: Router
   imageRoutes(router, cluster, options.broadcastParallelism);
   networkVolumeRoutes(router, cluster);
   router.get('/readyz', (ctx) => sendReadiness(cluster, ctx.res));
+  if (services) serviceRoutes(router, cluster, services);
   return router;
 }
 

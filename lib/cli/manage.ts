@@ -15,6 +15,7 @@ import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { Scheduler } from '../scheduler/scheduler';
 import { parseClusterOpts } from '../scheduler/options';
 import type { TlsFiles } from '../engine/client';
+import { startServices } from '../services';
 import { log } from '../log';
 import { DEFAULT_BROADCAST_PARALLELISM } from '../api/broadcast-limits';
 import { isHostPort } from '../host-port';
@@ -56,6 +57,8 @@ const FLAGS: FlagSpec[] = [
   { name: 'container-name-refresh-filter', type: 'string', default: '', help: 'accepted for compatibility (state is kept current from engine events)' },
   { name: 'metrics-addr', type: 'string', default: '', help: 'serve Prometheus /metrics, /readyz and the live cluster page on host:port (off by default)' },
   { name: 'broadcast-parallelism', type: 'string', default: String(DEFAULT_BROADCAST_PARALLELISM), help: 'engines served at once by docker pull, import and load' },
+  { name: 'state-file', type: 'string', env: 'SWARM_STATE_FILE', help: 'file keeping services, tasks and node settings across restarts (KV discovery keeps them in the store instead)' },
+  { name: 'ingress-addr', type: 'string', help: 'address the routing mesh listens on for services\' published ports (default: the first -H address\'s IP)' },
   DISCOVERY_OPT_FLAG,
 ];
 
@@ -165,6 +168,21 @@ function localEngineDiscovery(): string {
   throw new UsageError("discovery required to manage a cluster (no $DOCKER_HOST or /var/run/docker.sock to front). See 'swarm manage --help'.");
 }
 
+/** The IP of a `-H` address (`tcp://1.2.3.4:2375` -> 1.2.3.4; unix sockets -> 127.0.0.1). */
+function listenIp(host: string): string {
+  const m = /^(?:tcp:\/\/)?\[?([^\]/]*?)\]?:(\d+)$/.exec(host);
+  return m && m[1] ? m[1] : host.startsWith('unix://') ? '127.0.0.1' : '0.0.0.0';
+}
+
+/** With KV discovery, services live in the same store, under <prefix>/docker/swarm/services. */
+function serviceStateStore(url: string, v: Record<string, unknown>): { store: import('../kv/store').Store; dir: string } | undefined {
+  const m = /^(\w+):\/\/(.*)$/.exec(url);
+  if (!m || !isStoreBackend(m[1])) return undefined;
+  const options = keyValueOptions((v['discovery-opt'] as string[] | undefined) ?? [], '--discovery-opt');
+  const config = storeConfig(m[1], m[2], options, 10_000);
+  return { store: createStore(config), dir: `${config.prefix}/docker/swarm/services` };
+}
+
 export const manageCommand: Command = {
   name: 'manage',
   aliases: ['m'],
@@ -216,10 +234,19 @@ export const manageCommand: Command = {
     const cluster = new Cluster({ engine: { refreshMinMs, refreshMaxMs, failureRetry, tls: tls.engines }, scheduler: schedulerOptions }, scheduler);
     const leadership = replication && new Leadership({ ...replication, ttlMs: replicationTtlMs });
     const role: Role = leadership || new StandaloneRole();
+    const ingressAddr = String(v['ingress-addr'] ?? '') || listenIp((v.host as string[])[0]);
+    const services = await startServices(cluster, {
+      kv: serviceStateStore(discoveryUrl, v),
+      stateFile: v['state-file'] ? String(v['state-file']) : undefined,
+      // Only the primary reconciles; a replica forwards service requests to it.
+      isPrimary: () => role.view().role === 'primary',
+      ingressAddr,
+    });
     const router = buildRouter(cluster, {
       experimental: process.env.SWARM_EXPERIMENTAL === '1',
       role: () => role.view(),
-    }, { broadcastParallelism });
+      swarm: { nodes: () => services.store.nodes.size, clusterId: 'swarm-ts', addr: ingressAddr },
+    }, { broadcastParallelism }, services.controller);
     // Leadership as /metrics, /readyz and the page see it; a change of primary is a failover.
     setLeadership(() => ({ replicated: Boolean(leadership), leader: role.isPrimary(), primary: role.primaryAddress() ?? '' }));
     let lastPrimary = role.primaryAddress() ?? '';
@@ -262,7 +289,7 @@ export const manageCommand: Command = {
         await new Promise((r) => setTimeout(r, 1000));
       }
       await Promise.race([server.close(leadership ? 1500 : 0), new Promise((r) => setTimeout(r, 2000))]);
-      await Promise.race([Promise.all([ops?.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
+      await Promise.race([Promise.all([ops?.close(), services.close(), cluster.close(), replication?.store.close()]), new Promise((r) => setTimeout(r, 2000))]);
     });
     await new Promise<never>(() => undefined);
   },

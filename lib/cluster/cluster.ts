@@ -34,6 +34,11 @@ export interface PlaceOptions {
   /** Engines not to consider (rescheduling skips the engine that failed). */
   exclude?: ReadonlySet<Engine>;
   /**
+   * Narrows the scheduler's nodes (creates in flight included) before filters run: services
+   * keep to the nodes their availability and constraints allow, fewest tasks of theirs first.
+   */
+  candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
+  /**
    * Engines holding the container's local networks (lib/cluster/networks.ts): a soft
    * `node==~` constraint draws it there unless a hard node constraint says otherwise (classic
    * §3.7 step 4). Not saved on the container.
@@ -328,7 +333,8 @@ export class Cluster {
     if (options.near && options.near.length > 0 && !hasHardNodeConstraint(request)) request = { ...request, constraints: [...request.constraints, softNodeConstraint(options.near)] };
     if (options.affinities) request = { ...request, affinities: [...request.affinities, ...options.affinities] };
     const excluded = options.exclude;
-    const nodes = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
+    const all = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
+    const nodes = options.candidates ? options.candidates(all) : all;
     options.onExpressions?.(placementExpressions(request));
     let ranked: SchedulerNode[];
     try {

@@ -13,6 +13,7 @@ import { networkPin } from './networks';
 import { whereImageIs } from './missing-image';
 import { engineCpuShares } from '../scheduler/resources';
 import { ApiError } from '../errors';
+import type { SchedulerNode } from '../scheduler/node';
 import { parseMessage } from '../engine/client';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
@@ -35,6 +36,8 @@ export interface CreateOptions {
   /** Told the swarm expressions, then each engine tried (the audit line). */
   onExpressions?: (expressions: string[]) => void;
   onEngine?: (engine: Engine) => void;
+  /** Narrows the nodes the scheduler may choose from (services: availability, constraints, spread). */
+  candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
 }
 
 /**
@@ -50,7 +53,7 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
   const pin = networkPin(cluster.healthyEngines(), input);
-  const { engines: candidates, request, body } = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines, onExpressions: options.onExpressions });
+  const { engines: candidates, request, body } = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines, onExpressions: options.onExpressions, candidates: options.candidates });
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
   const nodePinned = hasHardNodeConstraint(request);

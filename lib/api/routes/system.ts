@@ -15,14 +15,40 @@ export interface ManagerInfo {
   experimental: boolean;
   /** "primary", or "replica" with the primary's address. */
   role: () => { role: 'primary' | 'replica'; primary?: string };
+  /** Swarm-mode services are served (the /info Swarm block and the _ping `Swarm` header say so). */
+  swarm?: { nodes: () => number; clusterId: string; addr: string };
+}
+
+/** The docker CLI reads `Swarm: active/manager` from _ping before enabling service and node commands. */
+function swarmHeader(info: ManagerInfo): Record<string, string> {
+  return info.swarm ? { Swarm: 'active/manager' } : { Swarm: 'inactive' };
+}
+
+/** /info's Swarm block: active and manager when services are served, else inactive. */
+function swarmInfo(info: ManagerInfo): Record<string, unknown> {
+  if (!info.swarm) return { LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null };
+  const epoch = '1970-01-01T00:00:00Z';
+  return {
+    NodeID: '', NodeAddr: info.swarm.addr, LocalNodeState: 'active', ControlAvailable: true, Error: '',
+    RemoteManagers: [{ NodeID: '', Addr: info.swarm.addr }], Nodes: info.swarm.nodes(), Managers: 1,
+    Cluster: {
+      ID: info.swarm.clusterId, Version: { Index: 1 }, CreatedAt: epoch, UpdatedAt: epoch,
+      Spec: {
+        Name: 'default', Labels: {}, Orchestration: { TaskHistoryRetentionLimit: 5 },
+        Raft: { SnapshotInterval: 0, HeartbeatTick: 0, ElectionTick: 0 }, Dispatcher: { HeartbeatPeriod: 0 },
+        CAConfig: { NodeCertExpiry: 0 }, TaskDefaults: {}, EncryptionConfig: { AutoLockManagers: false },
+      },
+      TLSInfo: {}, RootRotationInProgress: false, DefaultAddrPool: null, SubnetSize: 0, DataPathPort: 0,
+    },
+  };
 }
 
 function pingHeaders(): Record<string, string> {
   return { 'Api-Version': API_VERSION, 'Docker-Experimental': 'false', 'Ostype': 'linux', 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' };
 }
 
-function ping(ctx: RequestContext): void {
-  ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2', ...pingHeaders() });
+function ping(ctx: RequestContext, info: ManagerInfo): void {
+  ctx.res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': '2', ...pingHeaders(), ...swarmHeader(info) });
   ctx.res.end(ctx.req.method === 'HEAD' ? undefined : 'OK');
 }
 
@@ -127,7 +153,7 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
     ServerVersion: `${SERVER_VERSION_PREFIX}${VERSION}`,
     Runtimes: {},
     DefaultRuntime: '',
-    Swarm: { LocalNodeState: 'inactive', ControlAvailable: false, Error: '', RemoteManagers: null },
+    Swarm: swarmInfo(info),
     LiveRestoreEnabled: false,
     Isolation: '',
     SecurityOptions: [],
@@ -200,7 +226,7 @@ function events(cluster: Cluster, ctx: RequestContext): void {
 
 export function systemRoutes(router: Router, cluster: Cluster, info: ManagerInfo): void {
   router
-    .get('/_ping', ping)
+    .get('/_ping', (ctx) => ping(ctx, info))
     .get('/version', (ctx) => version(ctx, info))
     .get('/info', (ctx) => sendJson(ctx.res, 200, clusterInfo(cluster, info)))
     .get('/events', (ctx) => events(cluster, ctx))
