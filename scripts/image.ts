@@ -117,7 +117,7 @@ export function assembleContext(): ImageContext {
     fs.mkdirSync(path.join(app, 'dist'), { recursive: true });
     for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(app, file));
     fs.cpSync(path.join(REPO_ROOT, 'bin'), path.join(app, 'bin'), { recursive: true });
-    for (const sub of PRODUCT_DIRS) copyTree(path.join(dist, sub), path.join(app, 'dist', sub), (f) => f.endsWith('.js') || f.endsWith('.json'));
+    for (const sub of PRODUCT_DIRS) copyTree(path.join(dist, sub), path.join(app, 'dist', sub), (f) => f.endsWith('.js') || f.endsWith('.json') || f.includes(`${path.sep}static${path.sep}`));
     fs.copyFileSync(path.join(dist, 'build-info.json'), path.join(app, 'dist', 'build-info.json'));
     fs.cpSync(path.join(REPO_ROOT, 'node_modules'), path.join(app, 'node_modules'), { recursive: true });
     execFileSync('npm', ['prune', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });

@@ -29,7 +29,7 @@ const STATIC_FILES: Record<string, { file: string; type: string }> = {
   '/static/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
 };
 
-/** dist/lib/dashboard -> lib/dashboard/static in the package (tsc does not copy them). */
+/** dist/lib/dashboard/static (copied by the build: scripts/copy-assets.ts), else the sources' lib/dashboard/static. */
 const STATIC_DIR = [path.join(__dirname, 'static'), path.resolve(__dirname, '..', '..', '..', 'lib', 'dashboard', 'static')].find((d) => fs.existsSync(path.join(d, 'index.html')));
 
 /** Most SSE clients at once: each holds a socket and an event listener. */

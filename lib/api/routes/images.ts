@@ -9,31 +9,26 @@ import type { Engine } from '../../engine/engine';
 import type { ImageRecord } from '../../engine/records';
 import { broadcast } from '../broadcast';
 import { FilterArgs } from '../../docker/filter-args';
+import { lookupImage } from '../../docker/reference';
 import { compileImageFilter } from '../filters/images';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward } from '../forward';
 import type { RequestContext, Router } from '../router';
 
-/** Docker's reference semantics: a name without a tag means `:latest`; IDs may be prefixes. */
-export function imageMatches(image: ImageRecord, ref: string): boolean {
-  const id = image.Id.replace(/^sha256:/, '');
-  const bareRef = ref.replace(/^sha256:/, '');
-  if (bareRef.length >= 3 && /^[0-9a-f]+$/.test(bareRef) && id.startsWith(bareRef)) return true;
-  if (ref.includes('@')) return (image.RepoDigests ?? []).includes(ref);
-  const lastSlash = ref.lastIndexOf('/');
-  const tagged = ref.lastIndexOf(':') > lastSlash ? ref : `${ref}:latest`;
-  const variants = [tagged, `docker.io/${tagged}`, `docker.io/library/${tagged}`, tagged.replace(/^(docker\.io\/)?(library\/)?/, '')];
-  return (image.RepoTags ?? []).some((t) => variants.includes(t));
-}
-
+/** Engines holding `ref`, found as dockerd finds an image (lib/docker/reference.ts). */
 function holders(cluster: Cluster, ref: string): Engine[] {
-  return cluster.healthyEngines().filter((e) => e.images.some((i) => imageMatches(i, ref)));
+  return cluster.healthyEngines().filter((e) => 'image' in lookupImage(e.images, ref));
 }
 
+/** The first healthy engine holding `ref`; else dockerd's own answer (404 No such image, 400 bad reference). */
 function firstHolder(cluster: Cluster, ref: string): Engine {
-  const engine = holders(cluster, ref)[0];
-  if (!engine) throw notFound(`No such image: ${ref}`);
-  return engine;
+  let refusal: { error: string; status: number } | undefined;
+  for (const engine of cluster.healthyEngines()) {
+    const found = lookupImage(engine.images, ref);
+    if ('image' in found) return engine;
+    refusal ??= found;
+  }
+  throw new ApiError(refusal?.status ?? 404, refusal?.error ?? `No such image: ${ref}`);
 }
 
 /**
@@ -106,7 +101,7 @@ export function imageRoutes(router: Router, cluster: Cluster, broadcastParalleli
     .get('/images/search', (ctx) => forward(ctx, requireHealthy(cluster)[0], '/images/search'))
     .get('/images/get', (ctx) => {
       const names = ctx.query.getAll('names');
-      const engine = cluster.healthyEngines().find((e) => names.every((n) => e.images.some((i) => imageMatches(i, n))));
+      const engine = cluster.healthyEngines().find((e) => names.every((n) => 'image' in lookupImage(e.images, n)));
       if (!engine) throw notFound(`Unable to find a healthy engine containing all images: [${names.join(' ')}]`);
       forward(ctx, engine, '/images/get');
     })
