@@ -258,15 +258,30 @@ function clientErrorMessage(err: NodeJS.ErrnoException): string {
   return `bad request: ${err.message}${err.code ? ` (${err.code})` : ''}`;
 }
 
-/** Listens on `tcp://host:port`, `host:port`, `:port` or `unix:///path`. */
+/** A `-H` address: `tcp://host:port`, `host:port`, `:port` or `unix:///path`; anything else is refused. */
+export function parseListenAddress(host: string): { unix: string } | { host: string; port: number } {
+  if (host.startsWith('unix://')) return { unix: host.slice('unix://'.length) };
+  const scheme = /^(\w+):\/\//.exec(host)?.[1];
+  const m = /^(?:tcp:\/\/)?([^/]*):(\d+)$/.exec(host);
+  if ((scheme && scheme !== 'tcp') || !m) throw new Error(`unsupported protocol: "${host}"`);
+  return { host: m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', port: Number(m[2]) };
+}
+
+/** Listens on one `-H` address (see parseListenAddress). */
 function listenOn(server: http.Server, host: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') reject(new Error(`${host}: address already in use. Is Docker or another manager already running on it? Try using a different port`));
       else reject(err);
     });
-    if (host.startsWith('unix://')) {
-      const path = host.slice('unix://'.length);
+    let address: ReturnType<typeof parseListenAddress>;
+    try {
+      address = parseListenAddress(host);
+    } catch (err) {
+      return reject(err);
+    }
+    if ('unix' in address) {
+      const path = address.unix;
       fs.rmSync(path, { force: true });
       server.listen(path, () => {
         fs.chmodSync(path, 0o600);
@@ -274,9 +289,6 @@ function listenOn(server: http.Server, host: string): Promise<void> {
       });
       return;
     }
-    const scheme = /^(\w+):\/\//.exec(host)?.[1];
-    const m = /^(?:tcp:\/\/)?([^/]*):(\d+)$/.exec(host);
-    if ((scheme && scheme !== 'tcp') || !m) return reject(new Error(`unsupported protocol: "${host}"`));
-    server.listen(Number(m[2]), m[1].replace(/^\[|\]$/g, '') || '0.0.0.0', () => resolve());
+    server.listen(address.port, address.host, () => resolve());
   });
 }

@@ -9,7 +9,7 @@ import { DISCOVERY_OPT_FLAG, discoveryArgument, flagHelp, keyValueOptions, parse
 import { isAdvertiseAddress } from '../host-port';
 import { durationFlag, openDiscovery } from './discovery-flags';
 import { Cluster } from '../cluster/cluster';
-import { ApiServer, buildRouter, type ServerTls } from '../api/server';
+import { ApiServer, buildRouter, parseListenAddress, type ServerTls } from '../api/server';
 import { createFilters, DEFAULT_FILTERS, knownFilters } from '../../filters';
 import { createStrategy, DEFAULT_STRATEGY } from '../../strategies';
 import { Scheduler } from '../scheduler/scheduler';
@@ -222,6 +222,14 @@ export const manageCommand: Command = {
     if (metricsAddr && !isHostPort(metricsAddr)) throw new UsageError(`--metrics-addr: expected host:port, got "${metricsAddr}"`);
     const broadcastParallelism = Number(v['broadcast-parallelism']);
     if (!Number.isInteger(broadcastParallelism) || broadcastParallelism <= 0) throw new UsageError('--broadcast-parallelism must be a positive integer');
+    // Bad -H addresses fail before anything starts (and logs), as one line.
+    for (const host of v.host as string[]) {
+      try {
+        parseListenAddress(host);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+    }
     const tls = loadTls(v);
     let discoveryUrl = discoveryArgument(positionals);
     if (discoveryUrl === undefined) {

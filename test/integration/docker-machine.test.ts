@@ -223,8 +223,10 @@ describe('docker-machine --swarm with swarm-ts (real TLS engines, etcd discovery
     const roles = await waitFor(async () => {
       const infos = await Promise.all(masters.map((m) => docker(m.host, ['info'])));
       const found = infos.map((r) => /Role: (primary|replica)/.exec(r.stdout)?.[1]);
-      return found.sort().join(',') === 'primary,replica' ? infos.map((r) => r.stdout) : undefined;
-    }, 120_000, 'one primary and one replica among the replicated masters', 500);
+      // A replica shows `Primary:` once it has read the leader key (it may say `Role: replica` first).
+      const settled = found.sort().join(',') === 'primary,replica' && infos.some((r) => /Primary: /.test(r.stdout));
+      return settled ? infos.map((r) => r.stdout) : undefined;
+    }, 120_000, 'one primary and one replica (that knows the primary) among the replicated masters', 500);
     const replica = roles.findIndex((text) => /Role: replica/.test(text));
     const primaryHost = masters[1 - replica].host.replace('tcp://', '');
     assert.ok(roles[replica].includes(`Primary: ${primaryHost}`), roles[replica]);

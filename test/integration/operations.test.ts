@@ -219,7 +219,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
     const port = await freePort();
     const proc = spawnTracked({
       name: `swarm-manage-tls-${port}`, command: process.execPath, cwd: path.resolve(__dirname, '..', '..', '..'),
-      args: [path.resolve(__dirname, '..', '..', '..', 'bin', 'swarm'), 'manage', '-H', `tcp://127.0.0.1:${port}`, '--tlsverify',
+      args: [path.resolve(__dirname, '..', '..', '..', 'bin', 'swarm'), '--log-format', 'json', 'manage', '-H', `tcp://127.0.0.1:${port}`, '--tlsverify',
         '--tlscacert', tls.ca, '--tlscert', tls.serverCert, '--tlskey', tls.serverKey, 'nodes://127.0.0.1:1'],
     });
     const tlsArgs = ['--tlsverify', '--tlscacert', tls.ca, '--tlscert', tls.clientCert, '--tlskey', tls.clientKey];
