@@ -3,6 +3,7 @@
  * containers through the scheduler. The API layer asks the cluster; it never loops over engines
  * with network calls for reads.
  */
+import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
 import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
@@ -80,7 +81,7 @@ interface PendingCreate {
   container: NodeContainer;
 }
 
-export const SWARM_ID_LABEL = 'com.docker.swarm.id';
+export { SWARM_ID_LABEL };
 
 export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */

@@ -2,13 +2,22 @@ import type { ContainerRecord } from './records';
 
 /**
  * One engine's containers by ID, with a name index so cluster-wide name checks and lookups
- * cost one map probe per engine instead of a scan of every container.
+ * cost one map probe per engine instead of a scan of every container, and optional label
+ * indexes: the few label keys the manager's background loops ask about (reschedule policies,
+ * service tasks) are indexed, so a loop that runs every second or on every event visits the
+ * containers that carry the label, not all 150,000 of them.
  */
 export class ContainerStore {
   private readonly records = new Map<string, ContainerRecord>();
   private readonly idByName = new Map<string, string>();
   /** 12-character short IDs, as `docker ps` prints them. */
   private readonly idByShortId = new Map<string, string>();
+  /** Indexed label key -> IDs of the containers that carry it (whatever its value). */
+  private readonly idsByLabel = new Map<string, Set<string>>();
+
+  constructor(indexedLabels: readonly string[] = []) {
+    for (const key of indexedLabels) this.idsByLabel.set(key, new Set());
+  }
 
   get size(): number {
     return this.records.size;
@@ -29,12 +38,29 @@ export class ContainerStore {
     return id === undefined ? undefined : this.records.get(id);
   }
 
+  /**
+   * The containers carrying label `key`. Only for keys given to the constructor: asking for
+   * another key is a programming error (it would silently answer "none").
+   */
+  *withLabel(key: string): IterableIterator<ContainerRecord> {
+    const ids = this.idsByLabel.get(key);
+    if (!ids) throw new Error(`label ${key} is not indexed`);
+    for (const id of ids) {
+      const record = this.records.get(id);
+      if (record) yield record;
+    }
+  }
+
   set(record: ContainerRecord): void {
     const previous = this.records.get(record.id);
     if (previous && previous.name !== record.name && this.idByName.get(previous.name) === record.id) this.idByName.delete(previous.name);
     this.records.set(record.id, record);
     this.idByShortId.set(record.id.slice(0, 12), record.id);
     if (record.name) this.idByName.set(record.name, record.id);
+    for (const [key, ids] of this.idsByLabel) {
+      if (record.labels[key] !== undefined) ids.add(record.id);
+      else ids.delete(record.id);
+    }
   }
 
   delete(id: string): boolean {
@@ -43,6 +69,7 @@ export class ContainerStore {
     this.records.delete(id);
     if (this.idByShortId.get(id.slice(0, 12)) === id) this.idByShortId.delete(id.slice(0, 12));
     if (this.idByName.get(previous.name) === id) this.idByName.delete(previous.name);
+    for (const ids of this.idsByLabel.values()) ids.delete(id);
     return true;
   }
 

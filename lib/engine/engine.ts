@@ -11,6 +11,7 @@ import type Dockerode from 'dockerode';
 import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
 import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
 
@@ -55,7 +56,8 @@ export class Engine extends EventEmitter {
   lastError = '';
   failureCount = 0;
   updatedAt = new Date();
-  readonly containers = new ContainerStore();
+  /** Indexed by the labels background loops scan for (see ContainerStore). */
+  readonly containers = new ContainerStore([RESCHEDULE_LABEL, SERVICE_ID_LABEL]);
   images: ImageRecord[] = [];
   networks = new Map<string, NetworkRecord>();
   volumes = new Map<string, VolumeRecord>();
