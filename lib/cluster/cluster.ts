@@ -3,6 +3,7 @@
  * containers through the scheduler. The API layer asks the cluster; it never loops over engines
  * with network calls for reads.
  */
+import { ContainerOrder } from './container-order';
 import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
@@ -87,6 +88,8 @@ export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
   readonly engines = new Map<string, Engine>();
   readonly events = new EventHub();
+  /** Every container in `docker ps` order (see ContainerOrder). */
+  readonly containerOrder = new ContainerOrder();
   /**
    * Create bodies of the containers this manager created with a reschedule policy, by container
    * ID: rescheduling can recreate them even before it has read their configuration back.
@@ -152,6 +155,10 @@ export class Cluster {
   addEngine(addr: string): Engine {
     const engine = new Engine(addr, this.options.engine);
     this.engines.set(addr, engine);
+    engine.containers.observe({
+      added: (record) => this.containerOrder.add(engine, record),
+      removed: (record) => this.containerOrder.remove(engine, record.id),
+    });
     engine.on('event', (event: DockerEvent) => this.events.publish(this.tagEvent(engine, event)));
     engine.on('disconnect', () => this.publishSwarmEvent(engine, 'engine_disconnect'));
     engine.on('reconnect', () => this.publishSwarmEvent(engine, 'engine_reconnect'));
@@ -167,6 +174,8 @@ export class Cluster {
     const wasValidated = engine.status !== 'pending';
     engine.stop();
     this.engines.delete(addr);
+    engine.containers.observe(undefined);
+    this.containerOrder.removeEngine(engine);
     if (wasValidated) this.publishSwarmEvent(engine, 'engine_disconnect');
     log.info(`Removed Engine ${engine.name || addr}`, { addr });
   }

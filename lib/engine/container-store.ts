@@ -7,7 +7,14 @@ import type { ContainerRecord } from './records';
  * service tasks) are indexed, so a loop that runs every second or on every event visits the
  * containers that carry the label, not all 150,000 of them.
  */
+/** Told when a container appears or goes, or its creation time changes (not on every state change). */
+export interface ContainerStoreObserver {
+  added(record: ContainerRecord): void;
+  removed(record: ContainerRecord): void;
+}
+
 export class ContainerStore {
+  private observer?: ContainerStoreObserver;
   private readonly records = new Map<string, ContainerRecord>();
   private readonly idByName = new Map<string, string>();
   /** 12-character short IDs, as `docker ps` prints them. */
@@ -17,6 +24,11 @@ export class ContainerStore {
 
   constructor(indexedLabels: readonly string[] = []) {
     for (const key of indexedLabels) this.idsByLabel.set(key, new Set());
+  }
+
+  /** One observer (the cluster's ps order); replaces any earlier one. */
+  observe(observer: ContainerStoreObserver | undefined): void {
+    this.observer = observer;
   }
 
   get size(): number {
@@ -61,6 +73,11 @@ export class ContainerStore {
       if (record.labels[key] !== undefined) ids.add(record.id);
       else ids.delete(record.id);
     }
+    if (!previous) this.observer?.added(record);
+    else if (previous.createdOrder !== record.createdOrder) {
+      this.observer?.removed(previous);
+      this.observer?.added(record);
+    }
   }
 
   delete(id: string): boolean {
@@ -70,6 +87,7 @@ export class ContainerStore {
     if (this.idByShortId.get(id.slice(0, 12)) === id) this.idByShortId.delete(id.slice(0, 12));
     if (this.idByName.get(previous.name) === id) this.idByName.delete(previous.name);
     for (const ids of this.idsByLabel.values()) ids.delete(id);
+    this.observer?.removed(previous);
     return true;
   }
 
