@@ -3,7 +3,7 @@
  * containers through the scheduler. The API layer asks the cluster; it never loops over engines
  * with network calls for reads.
  */
-import { ContainerOrder } from './container-order';
+import { ContainerIndex } from './container-index';
 import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
@@ -88,8 +88,8 @@ export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
   readonly engines = new Map<string, Engine>();
   readonly events = new EventHub();
-  /** Every container in `docker ps` order (see ContainerOrder). */
-  readonly containerOrder = new ContainerOrder();
+  /** Every container in `docker ps` order and by ID (see ContainerIndex). */
+  readonly containerIndex = new ContainerIndex();
   /**
    * Create bodies of the containers this manager created with a reschedule policy, by container
    * ID: rescheduling can recreate them even before it has read their configuration back.
@@ -156,8 +156,8 @@ export class Cluster {
     const engine = new Engine(addr, this.options.engine);
     this.engines.set(addr, engine);
     engine.containers.observe({
-      added: (record) => this.containerOrder.add(engine, record),
-      removed: (record) => this.containerOrder.remove(engine, record.id),
+      added: (record) => this.containerIndex.add(engine, record),
+      removed: (record) => this.containerIndex.remove(engine, record.id),
     });
     engine.on('event', (event: DockerEvent) => this.events.publish(this.tagEvent(engine, event)));
     engine.on('disconnect', () => this.publishSwarmEvent(engine, 'engine_disconnect'));
@@ -175,7 +175,7 @@ export class Cluster {
     engine.stop();
     this.engines.delete(addr);
     engine.containers.observe(undefined);
-    this.containerOrder.removeEngine(engine);
+    this.containerIndex.removeEngine(engine);
     if (wasValidated) this.publishSwarmEvent(engine, 'engine_disconnect');
     log.info(`Removed Engine ${engine.name || addr}`, { addr });
   }
@@ -263,6 +263,9 @@ export class Cluster {
    * are index probes per engine; only the last ones scan.
    */
   findContainer(ref: string): ContainerRef | undefined {
+    const owner = ref.length === 64 ? this.containerIndex.ownerOf(ref) : undefined;
+    const ownerRecord = owner && (owner.status === 'healthy' || owner.status === 'unhealthy') ? owner.containers.get(ref) : undefined;
+    if (owner && ownerRecord) return { engine: owner, container: ownerRecord };
     const engines = this.validatedEngines();
     for (const engine of engines) {
       const container = engine.containers.byId(ref);

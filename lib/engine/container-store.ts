@@ -13,8 +13,21 @@ export interface ContainerStoreObserver {
   removed(record: ContainerRecord): void;
 }
 
+/** `docker info`'s split of an engine's containers. */
+export interface StateCounts {
+  running: number;
+  paused: number;
+  stopped: number;
+}
+
+function bucket(record: ContainerRecord): keyof StateCounts {
+  return record.state.paused ? 'paused' : record.state.running ? 'running' : 'stopped';
+}
+
 export class ContainerStore {
   private observer?: ContainerStoreObserver;
+  /** Kept as records change, so `docker info` over 150,000 containers counts nothing. */
+  readonly counts: StateCounts = { running: 0, paused: 0, stopped: 0 };
   private readonly records = new Map<string, ContainerRecord>();
   private readonly idByName = new Map<string, string>();
   /** 12-character short IDs, as `docker ps` prints them. */
@@ -65,6 +78,8 @@ export class ContainerStore {
 
   set(record: ContainerRecord): void {
     const previous = this.records.get(record.id);
+    if (previous) this.counts[bucket(previous)]--;
+    this.counts[bucket(record)]++;
     if (previous && previous.name !== record.name && this.idByName.get(previous.name) === record.id) this.idByName.delete(previous.name);
     this.records.set(record.id, record);
     this.idByShortId.set(record.id.slice(0, 12), record.id);
@@ -83,6 +98,7 @@ export class ContainerStore {
   delete(id: string): boolean {
     const previous = this.records.get(id);
     if (!previous) return false;
+    this.counts[bucket(previous)]--;
     this.records.delete(id);
     if (this.idByShortId.get(id.slice(0, 12)) === id) this.idByShortId.delete(id.slice(0, 12));
     if (this.idByName.get(previous.name) === id) this.idByName.delete(previous.name);

@@ -99,7 +99,7 @@ function referenceContainer(cluster: Cluster, ref: string): ReferenceContainer |
 const PS_BATCH_ROWS = 1000;
 
 /**
- * `docker ps`: walks the cluster's ready order (newest first, see ContainerOrder) and writes
+ * `docker ps`: walks the cluster's ready order (newest first, see ContainerIndex) and writes
  * the rows in batches. Between batches it waits for the client to drain, or at least yields to
  * the event loop, so a listing of 150,000 containers (125 MB) never holds the loop for more than
  * a batch: `/_ping` and every other request are served in between.
@@ -113,7 +113,7 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
   // Per engine, once: whether it is listed at all, and its precompiled container test.
   const tests = new Map<Engine, ((c: ContainerRecord) => boolean) | null>();
   for (const engine of cluster.validatedEngines()) tests.set(engine, filter.engineMatches(engine) ? filter.forEngine(engine) : null);
-  const { entries, length } = cluster.containerOrder.snapshot();
+  const { entries, length } = cluster.containerIndex.snapshot();
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
   const out = new BodyWriter(res);

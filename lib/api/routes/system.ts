@@ -80,12 +80,7 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
   const nodes = new Map(cluster.nodes().map((n) => [n.id, n]));
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const engine of engines) {
-    let r = 0, p = 0, s = 0;
-    for (const c of engine.containers.values()) {
-      if (c.state.paused) p++;
-      else if (c.state.running) r++;
-      else s++;
-    }
+    const { running: r, paused: p, stopped: s } = engine.containers.counts;
     const node = engine.status === 'pending' ? undefined : nodes.get(engine.id);
     status.push([` ${engine.name || '(unknown)'}`, engine.addr]);
     status.push(['  └ ID', engine.id || '']);

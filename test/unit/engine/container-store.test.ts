@@ -24,6 +24,19 @@ describe('ContainerStore label indexes', () => {
     assert.deepEqual([...store.withLabel(POLICY)], []);
   });
 
+  it('keeps docker info counts as containers start, pause, stop and go', () => {
+    const store = new ContainerStore();
+    const a = record('a', 'a');
+    store.set(a);
+    assert.deepEqual(store.counts, { running: 0, paused: 0, stopped: 1 });
+    store.set({ ...a, state: { ...a.state, status: 'running', running: true } });
+    assert.deepEqual(store.counts, { running: 1, paused: 0, stopped: 0 });
+    store.set({ ...a, state: { ...a.state, status: 'paused', running: true, paused: true } });
+    assert.deepEqual(store.counts, { running: 0, paused: 1, stopped: 0 });
+    store.delete(a.id);
+    assert.deepEqual(store.counts, { running: 0, paused: 0, stopped: 0 });
+  });
+
   it('refuses to answer for a label it does not index', () => {
     const store = new ContainerStore([POLICY]);
     assert.throws(() => [...store.withLabel('com.example.other')], /not indexed/);

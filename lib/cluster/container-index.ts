@@ -1,7 +1,8 @@
 /**
- * Every container of every engine in `docker ps` order, kept as containers come and go, so a
+ * Every container of every engine, kept as containers come and go: in `docker ps` order, so a
  * listing walks a ready order instead of gathering and sorting the whole cluster per request
- * (at 30,000 containers the per-request sort and row building took ~200 ms of one event loop).
+ * (at 30,000 containers the per-request sort and row building took ~200 ms of one event loop),
+ * and by full ID, so resolving `docker start <id>` is one probe, not one per engine.
  *
  * Entries are kept oldest first by the engine's creation time to the nanosecond
  * (ContainerRecord.createdOrder), so new containers, which are the newest, are appended. A
@@ -26,9 +27,10 @@ export interface OrderSnapshot {
   length: number;
 }
 
-export class ContainerOrder {
+export class ContainerIndex {
   private entries: OrderEntry[] = [];
   private readonly byEngine = new Map<Engine, Map<string, OrderEntry>>();
+  private readonly owners = new Map<string, Engine>();
   private sorted = true;
   private dead = 0;
 
@@ -45,6 +47,12 @@ export class ContainerOrder {
     let ids = this.byEngine.get(engine);
     if (!ids) this.byEngine.set(engine, (ids = new Map()));
     ids.set(record.id, entry);
+    this.owners.set(record.id, engine);
+  }
+
+  /** The engine holding the container with this full ID. */
+  ownerOf(id: string): Engine | undefined {
+    return this.owners.get(id);
   }
 
   remove(engine: Engine, id: string): void {
@@ -54,13 +62,17 @@ export class ContainerOrder {
     ids.delete(id);
     entry.live = false;
     this.dead++;
+    if (this.owners.get(id) === engine) this.owners.delete(id);
   }
 
   /** Forgets every container of an engine that left the cluster. */
   removeEngine(engine: Engine): void {
     const ids = this.byEngine.get(engine);
     if (!ids) return;
-    for (const entry of ids.values()) entry.live = false;
+    for (const [id, entry] of ids) {
+      entry.live = false;
+      if (this.owners.get(id) === engine) this.owners.delete(id);
+    }
     this.dead += ids.size;
     this.byEngine.delete(engine);
   }
