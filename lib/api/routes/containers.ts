@@ -95,7 +95,7 @@ function referenceContainer(cluster: Cluster, ref: string): ReferenceContainer |
   return found.length === 1 ? found[0] : undefined;
 }
 
-/** Rows between two yields to the event loop: about a millisecond of work. */
+/** Rows per step of the shared body driver (see BodyWriter.produce): about a millisecond of work. */
 const PS_BATCH_ROWS = 1000;
 
 /**
@@ -119,25 +119,30 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
   const out = new BodyWriter(res);
   out.append('[');
   let written = 0;
-  let now = Date.now();
-  for (let index = length - 1; index >= 0 && (limit <= 0 || written < limit) && !res.destroyed; index--) {
-    const entry = entries[index];
-    if (!entry.live) continue;
-    const test = tests.get(entry.engine);
-    if (!test) continue; // engine not validated, or left out by the node filter
-    const c = entry.engine.containers.get(entry.id);
-    if (!c) continue;
-    if (!showAll && (!c.state.running || !entry.engine.isHealthy)) continue;
-    if (!test(c)) continue;
-    if (written > 0) out.append(',');
-    writePsRow(out, entry.engine, c, now);
-    if (++written % PS_BATCH_ROWS === 0) {
-      await out.pause();
-      now = Date.now();
+  let index = length - 1;
+  // One batch per step; the shared driver interleaves the batches of every open listing.
+  await out.produce(() => {
+    const now = Date.now();
+    const stop = written + PS_BATCH_ROWS;
+    // Also bounded by entries looked at: a filter that matches little must not scan 150,000 in one step.
+    const scanEnd = index - PS_BATCH_ROWS * 10;
+    for (; index >= 0 && index > scanEnd && written < stop && (limit <= 0 || written < limit); index--) {
+      const entry = entries[index];
+      if (!entry.live) continue;
+      const test = tests.get(entry.engine);
+      if (!test) continue; // engine not validated, or left out by the node filter
+      const c = entry.engine.containers.get(entry.id);
+      if (!c) continue;
+      if (!showAll && (!c.state.running || !entry.engine.isHealthy)) continue;
+      if (!test(c)) continue;
+      if (written > 0) out.append(',');
+      writePsRow(out, entry.engine, c, now);
+      written++;
     }
-  }
-  out.append(']');
-  out.end();
+    if (index >= 0 && (limit <= 0 || written < limit)) return false;
+    out.append(']');
+    return true;
+  });
 }
 
 async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {

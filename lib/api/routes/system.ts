@@ -6,6 +6,7 @@ import type { DockerEvent } from '../../engine/engine';
 import { FilterArgs } from '../../docker/filter-args';
 import { compileEventFilter } from '../filters/events';
 import { ApiError, badRequest, sendJson } from '../errors';
+import { BodyWriter } from '../body-writer';
 import { forward } from '../forward';
 import { bytesSize, naturalCompare } from '../format';
 import type { RequestContext, Router } from '../router';
@@ -228,7 +229,7 @@ function events(cluster: Cluster, ctx: RequestContext): void {
  * including a create this manager just made, is visible to the next read. Only SystemTime is
  * filled in per request.
  */
-function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => void {
+function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => Promise<void> {
   const TIME_SLOT = '"SystemTime":"\\u0000"';
   let cached: { key: string; head: Buffer; tail: Buffer } | undefined;
   return (res) => {
@@ -242,11 +243,18 @@ function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) 
       const at = json.indexOf(TIME_SLOT);
       cached = { key, head: Buffer.from(json.slice(0, at)), tail: Buffer.from(json.slice(at + TIME_SLOT.length)) };
     }
+    const { head, tail } = cached;
     const time = Buffer.from(`"SystemTime":${JSON.stringify(new Date().toISOString())}`);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': cached.head.length + time.length + cached.tail.length });
-    res.write(cached.head);
-    res.write(time);
-    res.end(cached.tail);
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': head.length + time.length + tail.length });
+    // Written by the shared body driver: 200 clients asking at once do not each hold the loop
+    // for a write of the whole body before /_ping gets its turn.
+    const out = new BodyWriter(res);
+    return out.produce(() => {
+      out.appendBytes(head);
+      out.appendBytes(time);
+      out.appendBytes(tail);
+      return true;
+    });
   };
 }
 
