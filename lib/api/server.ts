@@ -187,9 +187,13 @@ export class ApiServer {
     try {
       const parsed = parseUrl(req.url ?? '/');
       query = parsed.query;
-      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) {
-        pattern = 'forwarded to primary';
-        return;
+      if (this.options.replica) {
+        const outcome = await this.options.replica.forwardUpgrade(req, socket, head);
+        if (outcome.forwarded) {
+          pattern = 'forwarded to primary';
+          return;
+        }
+        head = outcome.head; // this manager became primary; the body may have been read already
       }
       const { found } = this.router.match(method, parsed.path);
       if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);
