@@ -66,6 +66,10 @@ function replayRequest(req: http.IncomingMessage, body: Buffer): http.IncomingMe
   const replay = new http.IncomingMessage(req.socket);
   Object.assign(replay, { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor });
   if (body.length > 0) replay.push(body);
+  // Complete, as the parser marks a request read to its end: an IncomingMessage destroyed
+  // (autoDestroy, once its body is read) while not complete counts as aborted and destroys the
+  // socket, which cut the client off while its request was being executed here.
+  replay.complete = true;
   replay.push(null);
   return replay;
 }
@@ -103,6 +107,17 @@ export class ReplicaProxy {
     }
   }
 
+  /**
+   * After an attempt at `failed` found no primary there (unreachable, or a 421): at once if
+   * leadership already moved on (this manager won, or the key names another primary), else at
+   * the next change of leadership or after RETRY_MS. A fixed pause here was up to a quarter
+   * second of every failover.
+   */
+  private async nextAttempt(failed: string): Promise<void> {
+    if (this.role.isPrimary() || this.role.primaryAddress() !== failed) return;
+    await this.changeOr(RETRY_MS);
+  }
+
   private changeOr(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -135,7 +150,7 @@ export class ReplicaProxy {
       if (outcome === 'done') return { local: false };
       if (outcome === 'not-primary' && !body && bodyExpected(req)) streamed = true;
       log.debug('Primary unreachable or not primary, waiting', { primary: target });
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      await this.nextAttempt(target);
     }
   }
 
@@ -222,7 +237,7 @@ export class ReplicaProxy {
       if (target === 'local') return { forwarded: false, head: body instanceof Buffer ? body : head };
       body ??= await readUpgradeBody(req, socket, head, deadline);
       if (await this.pipeOnce(req, socket, body === 'stream' ? head : body, target, body === 'stream')) return { forwarded: true };
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      await this.nextAttempt(target);
     }
   }
 

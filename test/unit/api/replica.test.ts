@@ -1,6 +1,7 @@
 /**
- * A replica forwarding hijacked requests (exec start, attach) to the primary, byte for byte, over
- * loopback sockets: the client speaks as the docker CLI does (headers, then the JSON body in a
+ * ReplicaProxy over loopback sockets, against stand-in primaries.
+ *
+ * Hijacked requests (exec start, attach) are forwarded byte for byte: the client speaks as the docker CLI does (headers, then the JSON body in a
  * separate write, then stdin only after 101 UPGRADED, then a half-close), the "primary" answers as
  * dockerd does (101 only once it has the whole body, echo until the client's EOF, then end).
  *
@@ -12,7 +13,9 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
+import http from 'node:http';
 import { ReplicaProxy } from '../../../lib/api/replica';
+import { readBody } from '../../../lib/api/body';
 import { configureLog } from '../../../lib/log';
 import { ApiServer } from '../../../lib/api/server';
 import { Router } from '../../../lib/api/router';
@@ -24,13 +27,14 @@ const BODY = '{"Detach":false,"Tty":false}\n';
 const HEADERS = `POST /v1.47/exec/abc/start HTTP/1.1\r\nHost: api\r\nContent-Type: application/json\r\nContent-Length: ${BODY.length}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`;
 const UPGRADED = 'HTTP/1.1 101 UPGRADED\r\nContent-Type: application/vnd.docker.raw-stream\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n';
 
-/** A replica's view of leadership: never primary, forwarding to `address`. */
+/** A replica's view of leadership: forwarding to `address`, until `primary` is set. */
 class FollowerRole extends EventEmitter implements Role {
+  primary = false;
   constructor(public address: string) {
     super();
   }
   isPrimary(): boolean {
-    return false;
+    return this.primary;
   }
   primaryAddress(): string {
     return this.address;
@@ -125,15 +129,15 @@ function hijackClient(port: number, options: { bodyDelayMs: number; stdin: strin
   });
 }
 
-describe('ReplicaProxy: hijacked requests through a replica', function () {
+describe('ReplicaProxy: requests through a replica', function () {
   let tlsFiles: TlsFiles | undefined;
   const replicas: ApiServer[] = [];
   const primaries: FakePrimary[] = [];
 
-  async function startReplica(role: Role, tlsOn = false): Promise<number> {
+  async function startReplica(role: Role, tlsOn = false, router = new Router()): Promise<number> {
     const port = await freePort();
     const serverTls = tlsOn && tlsFiles ? { cert: fs.readFileSync(tlsFiles.serverCert), key: fs.readFileSync(tlsFiles.serverKey), ca: fs.readFileSync(tlsFiles.ca), verify: true } : undefined;
-    const server = new ApiServer(new Router(), { hosts: [`tcp://127.0.0.1:${port}`], cors: false, tls: serverTls, replica: new ReplicaProxy(role, { waitMs: 3000, tls: serverTls }) });
+    const server = new ApiServer(router, { hosts: [`tcp://127.0.0.1:${port}`], cors: false, tls: serverTls, replica: new ReplicaProxy(role, { waitMs: 3000, tls: serverTls }) });
     await server.listen();
     replicas.push(server);
     return port;
@@ -185,5 +189,31 @@ describe('ReplicaProxy: hijacked requests through a replica', function () {
       assert.equal(received, `${UPGRADED}over tls\n`);
     }
     assert.deepEqual(primary.bodies, [BODY, BODY]);
+  });
+
+  it('a plain request the old primary refused (421) is served here once this manager wins, and the client gets the answer', async function () {
+    const role = new FollowerRole('');
+    const old = http.createServer((req, res) => {
+      req.resume();
+      res.writeHead(421, { 'X-Swarm-Not-Primary': 'true', 'Content-Type': 'application/json' }).end('{"message":"not primary"}');
+      role.primary = true; // this manager won the election meanwhile
+      role.emit('change');
+    });
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    role.address = `127.0.0.1:${(old.address() as net.AddressInfo).port}`;
+    const router = new Router().post('/containers/create', async (ctx) => {
+      const body = await readBody(ctx.req); // the body read before the 421, replayed
+      ctx.res.writeHead(201, { 'Content-Type': 'application/json' }).end(JSON.stringify({ Id: 'x', got: JSON.parse(body.toString()) }));
+    });
+    try {
+      const port = await startReplica(role, false, router);
+      // Regression: the replayed request was never marked complete; destroyed once read, it
+      // counted as aborted and destroyed the client's socket while the create ran here.
+      const res = await fetch(`http://127.0.0.1:${port}/v1.47/containers/create?name=a`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ Image: 'busybox' }) });
+      assert.equal(res.status, 201);
+      assert.deepEqual(await res.json(), { Id: 'x', got: { Image: 'busybox' } });
+    } finally {
+      old.close();
+    }
   });
 });
