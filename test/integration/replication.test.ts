@@ -218,6 +218,51 @@ for (const { backend, start, full } of BACKENDS) {
     }
 
     if (backend === 'etcd') {
+      it('a service keeps its desired state across a SIGKILL of the primary: the new primary reads it from the store, same tasks, no duplicates', async () => {
+        const primary = await onePrimary();
+        const client = (primary + 1) % 3; // a replica: it survives the kill
+        const primaryAddr = `127.0.0.1:${cluster.managers[primary].port}`;
+        await waitFor(async () => (await docker(host(client), ['info'])).stdout.includes(`Primary: ${primaryAddr}`), 30_000, 'the replica to know its primary');
+        const svc = async (...args: string[]): Promise<string> => {
+          const r = await docker(host(client), args, { timeoutMs: 60_000 });
+          assert.equal(r.code, 0, `docker ${args.join(' ')}: ${r.stderr}`);
+          return r.stdout;
+        };
+        const replicas = async (): Promise<string> => (await docker(host(client), ['service', 'ls', '--filter', 'name=ha-svc', '--format', '{{.Replicas}}'])).stdout.trim();
+        const runningTasks = async (): Promise<string[]> => (await svc('service', 'ps', '-q', '--no-trunc', '--filter', 'desired-state=running', 'ha-svc')).split('\n').filter(Boolean).sort();
+        // The oracle: the engines themselves, not the manager's view.
+        const containers = async (): Promise<string[]> => {
+          const out: string[] = [];
+          for (const e of engines.engines) {
+            const list = await e.docker().listContainers({ filters: { label: ['com.docker.swarm.service.name=ha-svc'] } });
+            out.push(...list.map((c) => `${e.name}:${c.Labels['com.docker.swarm.task.id']}`));
+          }
+          return out.sort();
+        };
+        await svc('service', 'create', '--detach', '--name', 'ha-svc', '--replicas', '3', 'busybox', 'sleep', '600');
+        await waitFor(async () => (await replicas()) === '3/3' && (await containers()).length === 3, 60_000, 'ha-svc 3/3');
+        const tasksBefore = await runningTasks();
+        const containersBefore = await containers();
+        assert.equal(tasksBefore.length, 3);
+
+        await cluster.managers[primary].kill();
+        await waitFor(async () => {
+          const p = await cluster.primaryIndex();
+          return p >= 0 && p !== primary;
+        }, 30_000, 'a new primary after SIGKILL');
+        await waitFor(async () => (await replicas()) === '3/3', 30_000, 'ha-svc 3/3 as the new primary sees it');
+        await sleep(3000); // several reconciliation passes of the new primary
+        assert.deepEqual(await runningTasks(), tasksBefore, 'the same tasks');
+        assert.deepEqual(await containers(), containersBefore, 'the same containers, none added or lost');
+
+        // The new primary acts on the state it read: a scale reaches the engines.
+        await svc('service', 'scale', '--detach', 'ha-svc=4');
+        await waitFor(async () => (await containers()).length === 4 && (await replicas()) === '4/4', 60_000, 'ha-svc 4/4 after the failover');
+        await svc('service', 'rm', 'ha-svc');
+        await waitFor(async () => (await containers()).length === 0, 60_000, 'the task containers removed');
+        await cluster.restart(primary);
+      });
+
       it('an engine SIGKILLed: its containers are rescheduled elsewhere (constraints hold); after it returns, one copy each', async () => {
         const primary = await onePrimary();
         const client = host((primary + 1) % 3);
