@@ -229,7 +229,8 @@ function events(cluster: Cluster, ctx: RequestContext): void {
  * filled in per request.
  */
 function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => void {
-  const TIME_SLOT = '"SystemTime":"\u0000"';
+  // As JSON.stringify writes the placeholder (escaped: a literal NUL never appears in its output).
+  const TIME_SLOT = `"SystemTime":${JSON.stringify('\u0000')}`;
   let cached: { key: string; head: Buffer; tail: Buffer } | undefined;
   return (res) => {
     let generations = 0;
