@@ -14,6 +14,9 @@ import { startEngines, type EngineSet } from '../../testbed/engines';
 import { startEtcd } from '../../testbed/etcd';
 import { startReplicatedManagers, type ReplicatedManagers } from '../../testbed/replicated';
 import { startZookeeper } from '../../testbed/zookeeper';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { freePort } from '../../testbed/ports';
+import { makeTlsFiles, type TlsFiles } from '../../testbed/tls';
 import { sleep, waitFor } from '../../testbed/wait';
 
 interface StoreServer {
@@ -314,3 +317,67 @@ for (const { backend, start, full } of BACKENDS) {
     }
   });
 }
+
+// The replica's hijack path has its own TLS branch (tls.connect to the primary): exec -i (body,
+// stdin, half-close) and attach through a --tlsverify replica, with the docker CLI over TLS.
+describe('replicated managers over TLS (--tlsverify, real processes)', function () {
+  this.timeout(180_000);
+  let tlsFiles: TlsFiles;
+  let etcd: Awaited<ReturnType<typeof startEtcd>>;
+  let store: Store;
+  let engines: EngineSet;
+  const managers: ManagerHandle[] = [];
+  let env: Record<string, string>;
+
+  before(async function () {
+    this.timeout(120_000);
+    tlsFiles = makeTlsFiles();
+    env = { DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: tlsFiles.clientCertPath };
+    etcd = await startEtcd();
+    store = createStore(storeConfig('etcd', `${etcd.endpoint}/ha-tls`, {}, 2000));
+    engines = await startEngines(1, { namePrefix: 'ha-tls-', tls: { ca: tlsFiles.ca, cert: tlsFiles.serverCert, key: tlsFiles.serverKey, clientCert: tlsFiles.clientCert, clientKey: tlsFiles.clientKey } });
+    await store.put(`ha-tls/docker/swarm/nodes/${engines.engines[0].addr}`, engines.engines[0].addr);
+    for (let i = 0; i < 2; i++) {
+      const port = await freePort();
+      managers.push(await startManager([
+        '--replication', '--replication-ttl', '4s', '--advertise', `127.0.0.1:${port}`,
+        '--tlsverify', '--tlscacert', tlsFiles.ca, '--tlscert', tlsFiles.serverCert, '--tlskey', tlsFiles.serverKey, `etcd://${etcd.endpoint}/ha-tls`,
+      ], { port, clientTls: { ca: tlsFiles.ca, cert: tlsFiles.clientCert, key: tlsFiles.clientKey } }));
+    }
+  });
+
+  after(async function () {
+    this.timeout(60_000);
+    for (const m of managers) await m.stop().catch(() => undefined);
+    await engines?.stop();
+    await store?.close().catch(() => undefined);
+    await etcd?.destroy();
+    tlsFiles?.remove();
+  });
+
+  it('exec -i and attach through a TLS replica reach the primary and come back', async () => {
+    let replica: ManagerHandle | undefined;
+    await waitFor(async () => {
+      for (const m of managers) {
+        const info = (await docker(m.host, ['info'], { env })).stdout;
+        if (/Role: replica/.test(info) && /Primary: /.test(info) && /Status: Healthy/.test(info)) replica = m;
+      }
+      return replica !== undefined;
+    }, 60_000, 'a replica that knows its primary and the engine');
+    const host = replica!.host;
+    const run = await docker(host, ['run', '-d', '-i', '--name', 'ha-tls-fwd', 'busybox', 'sh', '-c', 'while read line; do echo "got $line"; done'], { env });
+    assert.equal(run.code, 0, run.stderr);
+    for (let i = 0; i < 3; i++) {
+      const exec = await docker(host, ['exec', '-i', 'ha-tls-fwd', 'cat'], { input: `through tls ${i}\n`, env, timeoutMs: 30_000 });
+      assert.equal(exec.stdout, `through tls ${i}\n`, `exec -i through the TLS replica: code ${exec.code}, stderr ${exec.stderr}`);
+    }
+    const attach = spawnDocker(host, ['attach', 'ha-tls-fwd'], { env });
+    let text = '';
+    attach.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+    await sleep(1000);
+    attach.stdin?.write('hello\n');
+    await waitFor(() => text.includes('got hello'), 20_000, 'attach output through the TLS replica');
+    attach.kill('SIGKILL');
+    await docker(host, ['rm', '-f', 'ha-tls-fwd'], { env });
+  });
+});
