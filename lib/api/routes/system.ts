@@ -229,8 +229,7 @@ function events(cluster: Cluster, ctx: RequestContext): void {
  * filled in per request.
  */
 function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => void {
-  // As JSON.stringify writes the placeholder (escaped: a literal NUL never appears in its output).
-  const TIME_SLOT = `"SystemTime":${JSON.stringify('\u0000')}`;
+  const TIME_SLOT = '"SystemTime":"\\u0000"';
   let cached: { key: string; head: Buffer; tail: Buffer } | undefined;
   return (res) => {
     let generations = 0;
