@@ -59,12 +59,14 @@ export interface AuditedCall {
   query: URLSearchParams;
   status: number;
   error?: string;
+  /** The client, when read before its socket closed (a hijacked call is audited at the close, when the address is gone). */
+  who?: string;
 }
 
 export function writeAudit(call: AuditedCall): void {
   const note = notes.get(call.req) ?? {};
   const fields: Record<string, unknown> = {
-    who: clientIdentity(call.req),
+    who: call.who ?? clientIdentity(call.req),
     what: `${call.method} ${call.pattern}`,
     object: note.object ?? objectOf(call.params, call.query),
     status: call.status,

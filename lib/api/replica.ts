@@ -66,6 +66,10 @@ function replayRequest(req: http.IncomingMessage, body: Buffer): http.IncomingMe
   const replay = new http.IncomingMessage(req.socket);
   Object.assign(replay, { method: req.method, url: req.url, headers: req.headers, rawHeaders: req.rawHeaders, httpVersion: req.httpVersion, httpVersionMajor: req.httpVersionMajor, httpVersionMinor: req.httpVersionMinor });
   if (body.length > 0) replay.push(body);
+  // Complete, as the parser marks a request read to its end: an IncomingMessage destroyed
+  // (autoDestroy, once its body is read) while not complete counts as aborted and destroys the
+  // socket, which cut the client off while its request was being executed here.
+  replay.complete = true;
   replay.push(null);
   return replay;
 }
@@ -103,6 +107,17 @@ export class ReplicaProxy {
     }
   }
 
+  /**
+   * After an attempt at `failed` found no primary there (unreachable, or a 421): at once if
+   * leadership already moved on (this manager won, or the key names another primary), else at
+   * the next change of leadership or after RETRY_MS. A fixed pause here was up to a quarter
+   * second of every failover.
+   */
+  private async nextAttempt(failed: string): Promise<void> {
+    if (this.role.isPrimary() || this.role.primaryAddress() !== failed) return;
+    await this.changeOr(RETRY_MS);
+  }
+
   private changeOr(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const done = (): void => {
@@ -135,7 +150,7 @@ export class ReplicaProxy {
       if (outcome === 'done') return { local: false };
       if (outcome === 'not-primary' && !body && bodyExpected(req)) streamed = true;
       log.debug('Primary unreachable or not primary, waiting', { primary: target });
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      await this.nextAttempt(target);
     }
   }
 
@@ -209,22 +224,45 @@ export class ReplicaProxy {
     });
   }
 
-  /** The hijacked counterpart (attach, exec start): a raw byte pipe to the primary. */
-  async forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<boolean> {
+  /**
+   * The hijacked counterpart (attach, exec start): a raw byte pipe to the primary. Resolves
+   * `forwarded`, or the head to serve the request with here when this manager became primary
+   * (the request's body may have been read off the socket by then).
+   */
+  async forwardUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<{ forwarded: true } | { forwarded: false; head: Buffer }> {
     const deadline = Date.now() + this.options.waitMs;
+    let body: Buffer | 'stream' | undefined;
     for (;;) {
       const target = await this.target(req, deadline, () => socket.destroyed);
-      if (target === 'local') return false;
-      if (await this.pipeOnce(req, socket, head, target)) return true;
-      await new Promise((r) => setTimeout(r, RETRY_MS));
+      if (target === 'local') return { forwarded: false, head: body instanceof Buffer ? body : head };
+      body ??= await readUpgradeBody(req, socket, head, deadline);
+      if (await this.pipeOnce(req, socket, body === 'stream' ? head : body, target, body === 'stream')) return { forwarded: true };
+      await this.nextAttempt(target);
     }
   }
 
-  private pipeOnce(req: http.IncomingMessage, client: Duplex, head: Buffer, primary: string): Promise<boolean> {
+  /**
+   * One attempt: the request line, headers and `head` (the whole body, unless `stream`), then
+   * the primary's answer is looked at before the client's stream is joined to it: a 421 from a
+   * manager that is not primary means "try the next one", and the client sends nothing (stdin)
+   * before it has the answer (101 UPGRADED), so nothing is lost by waiting. A body that could not
+   * be held (chunked, or huge; the docker CLI sends neither) streams at once, without retry.
+   */
+  private pipeOnce(req: http.IncomingMessage, client: Duplex, head: Buffer, primary: string, stream: boolean): Promise<boolean> {
     return new Promise((resolve) => {
       const { host, port } = splitAddr(primary);
       const t = this.options.tls;
       let opened = false;
+      let joined = false;
+      const join = (): void => {
+        joined = true;
+        client.pipe(upstream);
+        upstream.pipe(client);
+        client.on('error', () => upstream.destroy());
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+        resolve(true);
+      };
       const onConnect = (): void => {
         opened = true;
         const lines = [`${req.method} ${req.url} HTTP/1.1`];
@@ -234,8 +272,7 @@ export class ReplicaProxy {
         lines.push(`X-Swarm-Hops: ${hops(req) + 1}`);
         upstream.write(lines.join('\r\n') + '\r\n\r\n');
         if (head.length > 0) upstream.write(head);
-        // The client waits for the answer (101 UPGRADED) before it streams, so the first chunk
-        // can be looked at: a 421 from a manager that is not primary means "try the next one".
+        if (stream) return join();
         upstream.once('data', (first: Buffer) => {
           const text = first.subarray(0, 512).toString('latin1');
           if (text.startsWith('HTTP/1.1 421') && text.toLowerCase().includes(NOT_PRIMARY_HEADER)) {
@@ -243,17 +280,18 @@ export class ReplicaProxy {
             return resolve(false);
           }
           client.write(first);
-          client.pipe(upstream);
-          upstream.pipe(client);
-          client.on('error', () => upstream.destroy());
-          client.on('close', () => upstream.destroy());
-          upstream.on('close', () => client.destroy());
-          resolve(true);
+          join();
         });
-        upstream.once('end', () => resolve(false));
+        upstream.once('end', () => {
+          if (!joined) upstream.destroy();
+          resolve(false);
+        });
       };
+      // Half-open both ways: the client half-closes when its stdin ends and still reads output.
+      // (tls.connect honours allowHalfOpen; @types/node does not list it in ConnectionOptions.)
+      const tlsOptions: tls.ConnectionOptions & { allowHalfOpen: boolean } = { host, port, cert: t?.cert, key: t?.key, ca: t?.ca, rejectUnauthorized: t?.verify, servername: net.isIP(host) ? undefined : host, allowHalfOpen: true };
       const upstream: net.Socket = t
-        ? tls.connect({ host, port, cert: t.cert, key: t.key, ca: t.ca, rejectUnauthorized: t.verify, servername: net.isIP(host) ? undefined : host }, onConnect)
+        ? tls.connect(tlsOptions, onConnect)
         : net.connect({ host, port, allowHalfOpen: true }, onConnect);
       upstream.setNoDelay(true);
       upstream.once('error', () => {
@@ -262,4 +300,44 @@ export class ReplicaProxy {
       });
     });
   }
+}
+
+/**
+ * An upgrade request's body (exec start sends `{"Detach":false,"Tty":false}`), whole: what
+ * came with the headers (`head`) and the rest read off the raw socket. Node hands the socket
+ * over once the headers are parsed, and the body may arrive in a later TCP segment. It must go
+ * to the primary with the request: the primary (and dockerd behind it) answers only once it
+ * has the body, and the client sends nothing more until that answer; left in the socket until
+ * the answer, it deadlocked `docker exec -i` through a replica whenever body and headers came
+ * apart. 'stream' when the body cannot be held (chunked, or larger than REPLAYABLE_BODY).
+ */
+function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head: Buffer, deadline: number): Promise<Buffer | 'stream'> {
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (req.headers['transfer-encoding'] !== undefined || !Number.isSafeInteger(length) || length > REPLAYABLE_BODY) return Promise.resolve('stream');
+  if (head.length >= length) return Promise.resolve(head);
+  return new Promise((resolve, reject) => {
+    const chunks = [head];
+    let have = head.length;
+    const done = (err?: ApiError): void => {
+      clearTimeout(timer);
+      socket.off('readable', onReadable);
+      socket.off('end', onEnd);
+      socket.off('close', onEnd);
+      if (err) reject(err);
+      else resolve(Buffer.concat(chunks));
+    };
+    const onReadable = (): void => {
+      for (let chunk: Buffer | null; have < length && (chunk = socket.read() as Buffer | null) !== null;) {
+        chunks.push(chunk);
+        have += chunk.length;
+      }
+      if (have >= length) done();
+    };
+    const onEnd = (): void => done(new ApiError(400, 'unexpected EOF: the request body ended early'));
+    const timer = setTimeout(() => done(new ApiError(408, 'the request body did not arrive in time')), Math.max(0, deadline - Date.now()));
+    socket.on('readable', onReadable);
+    socket.once('end', onEnd);
+    socket.once('close', onEnd);
+    onReadable();
+  });
 }

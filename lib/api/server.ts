@@ -25,7 +25,7 @@ import { NOT_PRIMARY_HEADER, NotPrimaryError, servedByReplica, type ReplicaProxy
 import { DEFAULT_BROADCAST_PARALLELISM } from './broadcast-limits';
 import { metrics } from '../metrics/registry';
 import { readiness } from '../metrics/cluster-metrics';
-import { isMutating, writeAudit } from './audit';
+import { clientIdentity, isMutating, writeAudit } from './audit';
 import { sendJson } from './errors';
 
 export interface ServerTls {
@@ -180,16 +180,21 @@ export class ApiServer {
     let query = new URLSearchParams();
     let status = 101;
     let error: string | undefined;
+    const who = clientIdentity(req);
     socket.once('close', () => {
       metrics.apiRequests.observe({ route: pattern, method, status: String(status) }, Number(process.hrtime.bigint() - startedAt) / 1e9);
-      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error });
+      if (pattern !== 'unmatched' && pattern !== 'forwarded to primary' && isMutating(method, pattern)) writeAudit({ req, method, pattern, params, query, status, error, who });
     });
     try {
       const parsed = parseUrl(req.url ?? '/');
       query = parsed.query;
-      if (this.options.replica && (await this.options.replica.forwardUpgrade(req, socket, head))) {
-        pattern = 'forwarded to primary';
-        return;
+      if (this.options.replica) {
+        const outcome = await this.options.replica.forwardUpgrade(req, socket, head);
+        if (outcome.forwarded) {
+          pattern = 'forwarded to primary';
+          return;
+        }
+        head = outcome.head; // this manager became primary; the body may have been read already
       }
       const { found } = this.router.match(method, parsed.path);
       if (!found?.route.upgrade) throw new ApiError(404, `page not found: ${method} ${parsed.path}`);

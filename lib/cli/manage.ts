@@ -258,10 +258,14 @@ export const manageCommand: Command = {
     // Leadership as /metrics, /readyz and the page see it; a change of primary is a failover.
     setLeadership(() => ({ replicated: Boolean(leadership), leader: role.isPrimary(), primary: role.primaryAddress() ?? '' }));
     let lastPrimary = role.primaryAddress() ?? '';
+    let wasPrimary = role.isPrimary();
     role.on('change', () => {
       const primary = role.isPrimary() ? 'self' : role.primaryAddress() ?? '';
       if (primary && lastPrimary && primary !== lastPrimary) metrics.leaderFailovers.inc();
       if (primary) lastPrimary = primary;
+      // A replica taking over reads the service state again: the old primary changed it since.
+      if (role.isPrimary() && !wasPrimary) services.takeOver();
+      wasPrimary = role.isPrimary();
     });
     const ops = metricsAddr ? new OpsServer(cluster, metricsAddr) : undefined;
     // A client request at a replica waits for a primary up to one lock TTL (a crashed primary's
@@ -289,8 +293,10 @@ export const manageCommand: Command = {
 
     onShutdown(async () => {
       rescheduler.stop();
-      // Resign first, so a replica takes over now rather than after the lock's TTL.
+      // Resign first, so a replica takes over now rather than after the lock's TTL; just before,
+      // the service state's last changes are written (bounded), so the next primary reads them.
       if (leadership) {
+        if (role.isPrimary()) await Promise.race([services.quiesce(), new Promise((r) => setTimeout(r, 500))]);
         await Promise.race([leadership.resign(), new Promise((r) => setTimeout(r, 2000))]);
         // Keep listening for a moment: forwarded requests get a 421 (and go to the next primary)
         // instead of a connection reset, while the replicas learn who the new primary is.

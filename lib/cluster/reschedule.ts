@@ -21,7 +21,7 @@
 import type { Cluster } from './cluster';
 import { RESCHEDULE_LABEL, SWARM_ID_LABEL } from '../swarm-labels';
 import { createContainer } from './create';
-import type { Engine } from '../engine/engine';
+import { runLimited, type Engine } from '../engine/engine';
 import type { ContainerRecord } from '../engine/records';
 import type { CreateBody } from '../docker-types';
 import type { Role } from '../leadership/leadership';
@@ -33,6 +33,15 @@ import { metrics } from '../metrics/registry';
 export { RESCHEDULE_LABEL };
 export const JOBS_DIR = 'docker/swarm/reschedule';
 const TICK_MS = 5000;
+/** Containers of a failed engine recreated at once (creates and starts in flight). */
+const RESCHEDULE_PARALLELISM = 8;
+
+/** Whether a container's config names other containers it must run beside or after. */
+export function dependsOnContainers(config: CreateBody): boolean {
+  const host = (config.HostConfig ?? {}) as { Links?: string[] | null; VolumesFrom?: string[] | null; NetworkMode?: string; PidMode?: string; IpcMode?: string };
+  return (host.Links?.length ?? 0) > 0 || (host.VolumesFrom?.length ?? 0) > 0
+    || [host.NetworkMode, host.PidMode, host.IpcMode].some((mode) => mode?.startsWith('container:'));
+}
 
 /** The policy of a container, from its labels (env entries were moved into the label on create). */
 export function reschedulePolicy(labels: Record<string, string>): 'on-node-failure' | 'off' {
@@ -159,7 +168,17 @@ export class Rescheduler {
       for (const c of policyContainers(engine)) await this.open(engine, c);
       if (gone) this.seen.delete(engine); // what it held is in the jobs now
     }
-    for (const job of [...this.jobs.values()]) {
+    // Jobs that depend on no other container at once: each create and start waits on an engine,
+    // and one after the other they added seconds per container to a node failure. Those that
+    // do (links, volumes-from, another container's network/pid/ipc) after them, in order, so
+    // what they depend on is back first.
+    const jobs = [...this.jobs.values()];
+    const dependent = jobs.filter((job) => dependsOnContainers(job.config));
+    await runLimited(jobs.filter((job) => !dependent.includes(job)), RESCHEDULE_PARALLELISM, async (job) => {
+      if (!this.role.isPrimary()) return;
+      await this.advance(job).catch((err: Error) => log.warn(`Rescheduling container ${job.name} failed`, { swarmId: job.swarmId, error: err.message }));
+    });
+    for (const job of dependent) {
       if (!this.role.isPrimary()) return;
       await this.advance(job);
     }

@@ -27,6 +27,14 @@ export interface Services {
   reconciler: Reconciler;
   mesh: RoutingMesh;
   store: ServiceStore;
+  /**
+   * This manager just became primary (--replication): the state it loaded as a replica is stale
+   * (the old primary changed it since), so it is read again before anything reconciles or
+   * answers from it.
+   */
+  takeOver(): void;
+  /** Stops acting and writes what is pending (before a primary resigns). */
+  quiesce(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,7 +43,7 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
   if (options.kv) backend = new KvBackend(options.kv.store, options.kv.dir);
   else if (options.stateFile) backend = new FileBackend(options.stateFile);
   else log.warn('Service state is kept in memory only: pass --state-file (or use a KV discovery) so services survive a manager restart');
-  const store = new ServiceStore(backend);
+  const store = new ServiceStore(backend, options.isPrimary);
   const nodes = new NodeDirectory(cluster, store);
   let reconciler: Reconciler | undefined;
   const mesh = new RoutingMesh(store, nodes, options.ingressAddr);
@@ -43,7 +51,8 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
     reconciler?.schedule();
     mesh.sync();
   });
-  reconciler = new Reconciler(cluster, store, nodes, { ...options.reconciler, isPrimary: options.isPrimary });
+  // Nothing reconciles from state that is loading (at start, or again on taking over).
+  reconciler = new Reconciler(cluster, store, nodes, { ...options.reconciler, isPrimary: () => options.isPrimary() && store.loaded });
   // Desired vs running tasks for /metrics and the cluster page, read at scrape time.
   setServices(() => [...store.services.values()].map((service) => {
     const status = controller.status(service);
@@ -52,13 +61,43 @@ export async function startServices(cluster: Cluster, options: ServicesOptions):
   // The API serves at once; until the state is loaded (a KV store may be down at start) the
   // service routes answer 503 and nothing reconciles, so nothing is decided on partial state.
   const closing = { done: false };
-  void loadWithRetry(store, backend, closing).then(() => {
+  const loaded = loadWithRetry(store, backend, closing).then(() => {
     if (closing.done) return;
     reconciler?.start();
     mesh.sync();
   });
+  // Taking over: read the state again (after the first load, if that is still under way), and
+  // once more if leadership came back again meanwhile.
+  let reloading: Promise<void> | undefined;
+  let reloadAgain = false;
+  const reload = (): void => {
+    store.unload();
+    if (reloading) {
+      reloadAgain = true;
+      return;
+    }
+    reloading = (async () => {
+      await loaded;
+      do {
+        reloadAgain = false;
+        store.unload();
+        await loadWithRetry(store, backend, closing);
+      } while (reloadAgain && !closing.done);
+      reloading = undefined;
+      if (closing.done) return;
+      reconciler?.schedule();
+      mesh.sync();
+    })();
+  };
   return {
     controller, reconciler, mesh, store,
+    takeOver() {
+      if (backend && !closing.done) reload();
+    },
+    async quiesce() {
+      reconciler?.stop();
+      await store.flush();
+    },
     async close() {
       closing.done = true;
       reconciler?.stop();

@@ -46,21 +46,62 @@ export class ServiceStore {
   /** Why loading failed so far (the API's 503 says it). */
   loadError = '';
 
-  constructor(private readonly backend?: StateBackend) {}
+  private loadWaiters: Array<() => void> = [];
 
+  /**
+   * `mayWrite`: whether this manager may write the shared state now (the primary, under
+   * --replication). Changes made while it may not (an action finishing after it lost or gave up
+   * the lock) are dropped rather than written over what the new primary decides.
+   */
+  constructor(private readonly backend?: StateBackend, private readonly mayWrite: () => boolean = () => true) {}
+
+  /** Reads the whole state, replacing what is in memory (at start, and again on becoming primary). */
   async load(): Promise<void> {
     if (!this.backend) {
-      this.loaded = true;
+      this.setLoaded();
       return;
     }
     const snapshot = await this.backend.load();
+    this.services.clear();
+    this.tasks.clear();
+    this.nodes.clear();
+    this.dirty.clear(); // unwritten changes of an earlier reign: the store's state is newer
     for (const s of snapshot.services) this.services.set(s.ID, s);
     for (const t of snapshot.tasks) this.tasks.set(t.ID, t);
     for (const n of snapshot.nodes) this.nodes.set(n.ID, n);
     const versions = [...snapshot.services, ...snapshot.tasks, ...snapshot.nodes].map((o) => o.Version.Index);
     this.version = Math.max(this.version, ...versions) + 1;
-    this.loaded = true;
+    this.setLoaded();
     log.info('Loaded service state', { from: this.backend.description, services: this.services.size, tasks: this.tasks.size, nodes: this.nodes.size });
+  }
+
+  /** Marks the state stale until the next load() (a replica taking over as primary). */
+  unload(): void {
+    if (this.backend) this.loaded = false;
+  }
+
+  /** Resolves true once the state is loaded, false if that takes longer than `ms`. */
+  whenLoaded(ms: number): Promise<boolean> {
+    if (this.loaded) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.loadWaiters = this.loadWaiters.filter((w) => w !== done);
+        resolve(false);
+      }, ms);
+      this.loadWaiters.push(done);
+    });
+  }
+
+  private setLoaded(): void {
+    this.loaded = true;
+    this.loadError = '';
+    const waiters = this.loadWaiters;
+    this.loadWaiters = [];
+    for (const waiter of waiters) waiter();
   }
 
   nextVersion(): number {
@@ -122,6 +163,11 @@ export class ServiceStore {
     this.flushTimer = undefined;
     this.flushing = this.flushing.then(async () => {
       if (!this.backend || this.dirty.size === 0) return;
+      if (!this.mayWrite()) {
+        log.debug('Service state changes dropped: this manager is not the primary', { changes: this.dirty.size });
+        this.dirty.clear();
+        return;
+      }
       const batch = [...this.dirty.values()];
       this.dirty.clear();
       const changes = batch.map(({ kind, id }) => ({ kind, id, value: this.objects(kind).get(id) }));

@@ -116,6 +116,7 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
 
   it('writes one audit line per mutating call: who, what, object, engine, expressions', async function () {
     await ok(['run', '-d', '--name', `${PREFIX}audited`, '-e', 'constraint:zone==a', '-e', 'affinity:image==busybox', 'busybox', 'sleep', '1000']);
+    await ok(['exec', `${PREFIX}audited`, 'true']);
     await ok(['stop', '-t', '0', `${PREFIX}audited`]);
     await ok(['ps', '-a']);
     const node = (await ok(['inspect', '--format', '{{.Node.Name}}', `${PREFIX}audited`])).trim();
@@ -135,6 +136,10 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
     assert.equal(start.length, 1, 'one line per call');
     assert.equal(stop.length, 1);
     assert.deepEqual([start[0].engine, start[0].status, stop[0].engine, stop[0].status], [node, 204, node, 204]);
+    // A hijacked call is audited when its socket closes: still with the client's address.
+    let execStart: Record<string, unknown> | undefined;
+    await waitFor(() => (execStart = logLines(manager).find((l) => l.msg === 'audit' && l.what === 'POST /exec/{id}/start')) !== undefined, 10_000, 'the exec start audit line');
+    assert.deepEqual([execStart!.who, execStart!.engine, execStart!.status], ['127.0.0.1', node, 101]);
     assert.equal(logLines(manager).filter((l) => l.msg === 'audit' && String(l.what).startsWith('GET ')).length, 0, 'reads are not audited');
   });
 

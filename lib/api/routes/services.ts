@@ -44,11 +44,17 @@ async function logs(ctx: RequestContext, controller: ServiceController, cluster:
   res.end();
 }
 
+/** How long a service request waits for the service state to be (re)loaded. */
+const LOAD_WAIT_MS = 5000;
+
 export function serviceRoutes(router: Router, cluster: Cluster, controller: ServiceController): void {
-  // Every route waits for the service state to be loaded (a KV store may be down at start):
-  // until then a 503 says why, and nothing is answered from partial state.
+  // Every route waits for the service state to be loaded (a KV store may be down at start; a
+  // replica that just became primary reads it again): a few seconds, then a 503 says why, and
+  // nothing is answered from partial or stale state.
   const guarded = (handler: Handler): Handler => async (ctx) => {
-    if (!controller.store.loaded) throw new ApiError(503, controller.store.loadError || 'service state is still loading');
+    if (!controller.store.loaded && !(await controller.store.whenLoaded(LOAD_WAIT_MS))) {
+      throw new ApiError(503, controller.store.loadError || 'service state is still loading');
+    }
     await handler(ctx);
   };
   interface GuardedRouter {

@@ -1,6 +1,6 @@
 /** Rescheduling's pure parts: the policy from labels, and an inspect turned back into a create body. */
 import * as assert from 'node:assert/strict';
-import { createBodyFromInspect, reschedulePolicy } from '../../../lib/cluster/reschedule';
+import { createBodyFromInspect, dependsOnContainers, reschedulePolicy } from '../../../lib/cluster/reschedule';
 import { buildPlacementRequest } from '../../../lib/scheduler/build-request';
 
 describe('rescheduling', () => {
@@ -11,6 +11,16 @@ describe('rescheduling', () => {
     assert.equal(reschedulePolicy({ 'com.docker.swarm.reschedule-policies': '["off"]' }), 'off');
     assert.equal(reschedulePolicy({ 'com.docker.swarm.reschedule-policies': 'not json' }), 'off');
     assert.equal(reschedulePolicy({}), 'off');
+  });
+
+  it('recreates containers that name others (links, volumes-from, container: modes) after the rest', () => {
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { NetworkMode: 'bridge', Links: null, VolumesFrom: [] } }), false);
+    assert.equal(dependsOnContainers({ Image: 'busybox' }), false);
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { Links: ['/db:/web/db'] } }), true);
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { VolumesFrom: ['data:ro'] } }), true);
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { NetworkMode: 'container:web' } }), true);
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { PidMode: 'container:web' } }), true);
+    assert.equal(dependsOnContainers({ Image: 'busybox', HostConfig: { IpcMode: 'container:web' } }), true);
   });
 
   it('recreates from an inspect: same config, host config and user networks; default hostname and endpoint IDs dropped', () => {

@@ -3,7 +3,7 @@ import {
   constraintMatches, newId, nodeIdFor, parseConstraint, specHash, taskContainerName, validateSpec,
   type ConstraintNode, type Service, type Task,
 } from '../../../lib/services/model';
-import { ServiceStore } from '../../../lib/services/store';
+import { ServiceStore, type StateBackend } from '../../../lib/services/store';
 import { updateStep } from '../../../lib/services/updater';
 
 const node: ConstraintNode = {
@@ -158,5 +158,61 @@ describe('rolling updater (one step of the reconciler)', function () {
     tolerant.created[0].Status = { State: 'failed', Timestamp: new Date(t0 + 100).toISOString(), Message: '' };
     tolerant.step(t0 + 200);
     assert.equal(tolerant.service.UpdateStatus?.State, 'updating', '1 failure of 4 slots is within a 0.5 ratio');
+  });
+});
+
+describe('service store under --replication', function () {
+  const service = (id: string, replicas: number): Service => ({
+    ID: id, Version: { Index: 1 }, CreatedAt: '', UpdatedAt: '', Endpoint: { Spec: {} },
+    Spec: { Name: id, TaskTemplate: { ContainerSpec: { Image: 'busybox' } }, Mode: { Replicated: { Replicas: replicas } } },
+  });
+  /** The shared store (what etcd holds), and every write that reached it. */
+  function sharedBackend(initial: Service[]): StateBackend & { state: Map<string, Service>; writes: string[] } {
+    const state = new Map(initial.map((s) => [s.ID, s]));
+    const writes: string[] = [];
+    return {
+      state, writes, description: 'test store',
+      load: async () => ({ services: [...state.values()].map((s) => structuredClone(s)), tasks: [], nodes: [] }),
+      save: async (changes) => {
+        for (const c of changes) {
+          writes.push(`${c.kind}/${c.id}`);
+          if (c.kind === 'services') c.value === undefined ? state.delete(c.id) : state.set(c.id, c.value as Service);
+        }
+      },
+    };
+  }
+
+  it('a replica taking over reads the state again: what the old primary changed since replaces what it loaded', async function () {
+    const backend = sharedBackend([service('a', 1)]);
+    const store = new ServiceStore(backend);
+    await store.load();
+    backend.state.set('a', service('a', 5)); // the old primary scaled a, created b, meanwhile
+    backend.state.set('b', service('b', 2));
+    store.unload();
+    assert.equal(store.loaded, false);
+    const waiting = store.whenLoaded(1000);
+    await store.load();
+    assert.equal(await waiting, true);
+    assert.deepEqual([...store.services.keys()].sort(), ['a', 'b']);
+    assert.equal(store.services.get('a')?.Spec.Mode?.Replicated?.Replicas, 5);
+    assert.equal(await new ServiceStore(backend).whenLoaded(10), false, 'not loaded: the wait runs out');
+  });
+
+  it('writes nothing while this manager may not (a lost or resigned primary), so it cannot overwrite the new primary', async function () {
+    const backend = sharedBackend([]);
+    let primary = true;
+    const store = new ServiceStore(backend, () => primary);
+    await store.load();
+    store.putService(service('a', 1));
+    await store.flush();
+    assert.deepEqual(backend.writes, ['services/a']);
+    primary = false;
+    store.putService(service('a', 3)); // an action of the old reign finishing late
+    await store.flush();
+    assert.deepEqual(backend.writes, ['services/a'], 'nothing written after the lock was lost');
+    assert.equal(backend.state.get('a')?.Spec.Mode?.Replicated?.Replicas, 1);
+    primary = true;
+    await store.flush();
+    assert.deepEqual(backend.writes, ['services/a'], 'the dropped change is not written later either');
   });
 });
