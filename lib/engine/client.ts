@@ -60,10 +60,10 @@ export class EngineClient {
   constructor(addr: string, readonly tls?: TlsFiles) {
     this.endpoint = parseEngineAddr(addr);
     this.protocol = tls ? 'https' : 'http';
-    // Few idle connections per engine: a burst (the 8 inspects of a full refresh) would
-    // otherwise leave 8 open sockets behind on every engine, 40,000 at 5,000 engines, each
-    // holding memory in the manager and the engine. Two cover the usual one call at a time.
-    const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 2 };
+    // One idle connection per engine (plus its event stream): a burst (the inspects of a full
+    // refresh) would otherwise leave its sockets open on every engine, and at 5,000 engines the
+    // manager ran out of file descriptors (20,000 here) before it could listen.
+    const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 1 };
     this.agent = tls
       ? new https.Agent({ ...pool, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify })
       : new http.Agent(pool);

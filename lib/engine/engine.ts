@@ -539,8 +539,10 @@ export class Engine extends EventEmitter {
       if (full || !known || known.state.status !== summary.State) toInspect.push(summary.Id);
     }
     for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.containers.delete(id);
-    await runLimited(toInspect, 8, (id) => this.refreshContainer(id));
-    await Promise.all([this.refreshList('images'), this.refreshList('networks'), this.refreshList('volumes')]);
+    // Two connections per engine at most: at 5,000 engines, 8 parallel inspects and 3 parallel
+    // lists per engine exhausted the manager's file descriptors at start-up.
+    await runLimited(toInspect, 2, (id) => this.refreshContainer(id));
+    for (const kind of ['images', 'networks', 'volumes'] as const) await this.refreshList(kind);
     this.touch();
   }
 

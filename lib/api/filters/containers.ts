@@ -38,7 +38,7 @@ const MAX_INT64 = 2n ** 63n - 1n;
 export interface ContainerSource extends NodeIdentity {
   /** The engine's OSType: dockerd applies `isolation` on Windows only (Linux accepts and ignores it). */
   osType: string;
-  containers: { values(): Iterable<ContainerRecord> };
+  containers: { values(): Iterable<ContainerRecord>; get(id: string): ContainerRecord | undefined };
   images: readonly ImageRecord[];
 }
 
@@ -195,9 +195,12 @@ function parseUint16(s: string, fail: (reason: string) => never): number {
 }
 
 /** truncindex.Get per value: the container whose ID is the only one starting with it. */
-function uniquePrefixMatches(containers: { values(): Iterable<ContainerRecord> }, prefixes: string[]): Set<string> {
+function uniquePrefixMatches(containers: ContainerSource['containers'], prefixes: string[]): Set<string> {
   const out = new Set<string>();
-  const wanted = prefixes.filter((p) => p !== '');
+  // A full ID is its own unique prefix: one probe, not a scan of every container (tools poll
+  // `ps --filter id=<full id>`; over 1,000 engines that scanned the whole cluster each time).
+  for (const p of prefixes) if (p.length === 64 && containers.get(p)) out.add(p);
+  const wanted = prefixes.filter((p) => p !== '' && p.length !== 64);
   if (wanted.length === 0) return out;
   const hits = new Map<string, string[]>(wanted.map((p) => [p, []]));
   for (const c of containers.values()) for (const p of wanted) if (c.id.startsWith(p)) hits.get(p)?.push(c.id);

@@ -25,7 +25,7 @@ const records = [
   container('bb33', 'batch', 3, { state: exited(0), networks: { mynet: { NetworkID: 'n123' } } }),
   container('cc44', 'fresh', 4, { state: created }),
 ];
-const engine = { name: 'node-1', id: 'ID1|addr', osType: 'linux', containers: { values: () => records }, images: [] as ImageRecord[] };
+const engine = { name: 'node-1', id: 'ID1|addr', osType: 'linux', containers: { values: () => records, get: (id: string) => records.find((c) => c.id === id) }, images: [] as ImageRecord[] };
 
 function ps(filters: Record<string, string[]>): string[] {
   const resolve = (ref: string): ReferenceContainer | undefined => records.find((c) => c.id === ref || c.name === ref.replace(/^\//, ''));
