@@ -71,3 +71,53 @@ export function procStats(root: number): ProcStats {
   }
   return { rssMB: Math.round((rssKB / 1024) * 10) / 10, cpuSec: ticks / CLOCK_TICKS, pids };
 }
+
+/** CPU and memory of a process tree over a phase: CPU in % of one core (200 = both cores of 2). */
+export interface UsageOverTime {
+  cpuPctMean: number;
+  cpuPctMax: number;
+  rssMBMax: number;
+  rssMBEnd: number;
+}
+
+/**
+ * Samples a process tree's CPU time and RSS every `intervalMs` until stopped. `onSample` sees
+ * each RSS reading (e.g. to abort a phase that would exhaust the machine's memory).
+ */
+export class ProcSampler {
+  private readonly timer: NodeJS.Timeout;
+  private readonly first: { at: number; cpu: number };
+  private last: { at: number; cpu: number };
+  private cpuPctMax = 0;
+  private rssMBMax = 0;
+
+  constructor(private readonly pid: number, intervalMs = 1000, onSample?: (rssMB: number) => void) {
+    const s = procStats(pid);
+    this.first = this.last = { at: Date.now(), cpu: s.cpuSec };
+    this.rssMBMax = s.rssMB;
+    this.timer = setInterval(() => {
+      const rss = this.sample();
+      onSample?.(rss);
+    }, intervalMs);
+  }
+
+  stop(): UsageOverTime {
+    clearInterval(this.timer);
+    const rssMBEnd = this.sample();
+    const seconds = (this.last.at - this.first.at) / 1000;
+    const cpuPctMean = seconds > 0 ? Math.round(((this.last.cpu - this.first.cpu) / seconds) * 100) : 0;
+    return { cpuPctMean, cpuPctMax: this.cpuPctMax, rssMBMax: this.rssMBMax, rssMBEnd };
+  }
+
+  private sample(): number {
+    const s = procStats(this.pid);
+    const now = Date.now();
+    const seconds = (now - this.last.at) / 1000;
+    if (seconds >= 0.5) {
+      this.cpuPctMax = Math.max(this.cpuPctMax, Math.round(((s.cpuSec - this.last.cpu) / seconds) * 100));
+      this.last = { at: now, cpu: s.cpuSec };
+    }
+    this.rssMBMax = Math.max(this.rssMBMax, s.rssMB);
+    return s.rssMB;
+  }
+}

@@ -4,6 +4,7 @@
  * Both are started through the test harness's tracked spawner, which logs to a file and
  * kills exactly the processes it started (by process group), also if the benchmark dies.
  */
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { answersPing, freePort } from '../../testbed/ports';
 import { kill, spawnTracked, stop, tailLines, type TrackedProcess } from '../../testbed/processes';
@@ -25,6 +26,17 @@ export interface RunningManager {
 }
 
 /**
+ * Open files a benchmarked process may need: at 5,000 engines the simulator holds 5,000
+ * listening sockets plus every connection the manager opens to them (API pool and one event
+ * stream per engine), and the manager holds the other ends. The default soft limit (often
+ * 1,024, 20,000 here) is too low, so every spawn raises it first (root may raise the hard
+ * limit too; otherwise the soft limit goes up to the hard one). Node and Go raise their soft
+ * limit to the hard one themselves, so the hard limit is what counts.
+ */
+export const NOFILE = 262144;
+const RAISE_NOFILE = `ulimit -n ${NOFILE} 2>/dev/null || ulimit -n "$(ulimit -Hn)";`;
+
+/**
  * Runs `<cmd> -H tcp://127.0.0.1:<port> <discovery>` through `sh -c 'exec ...'` (so the pid
  * we hold is the manager itself, not a shell) in the repository root, and waits for /_ping.
  */
@@ -34,7 +46,7 @@ export async function startManagerCommand(label: string, cmd: string, discovery:
   const proc = spawnTracked({
     name: `bench-manager-${label.replace(/\W+/g, '_')}-${port}`,
     command: 'sh',
-    args: ['-c', `exec ${cmd} "$@"`, 'manager', '-H', `tcp://127.0.0.1:${port}`, discovery],
+    args: ['-c', `${RAISE_NOFILE} exec ${cmd} "$@"`, 'manager', '-H', `tcp://127.0.0.1:${port}`, discovery],
     cwd: REPO_ROOT,
   });
   await untilReady(proc, () => answersPing(port), readyTimeoutMs, `manager "${cmd}" to answer /_ping on ${port}`);
@@ -59,6 +71,8 @@ export interface RunningSimHost {
   count: number;
   /** `127.0.0.1:[A:B]`, for `nodes://`. */
   range: string;
+  /** The simulator's control port (event storms, stats: bench/sim/control.ts). */
+  controlPort: number;
   addresses: string[];
   stop(): Promise<void>;
 }
@@ -67,33 +81,55 @@ let simHostRuns = 0;
 
 /** Starts `count` simulated engines in one child process (dist/bench/sim/main.js). */
 export async function startSimHost(count: number, latencyMs: number, discoveryFile: string): Promise<RunningSimHost> {
-  const basePort = 20000 + Math.floor(Math.random() * 10) * 1000;
+  const basePort = pickBasePort(count);
   // A log name of its own: the harness appends to a per-run log dir, and the ready line is
   // read from the top of this file.
   simHostRuns++;
   const proc = spawnTracked({
     name: `bench-sim-${count}-${process.pid}-${simHostRuns}`,
-    command: process.execPath,
+    command: 'sh',
     args: [
+      '-c', `${RAISE_NOFILE} exec "$0" "$@"`, process.execPath,
       path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
       '--count', String(count), '--base-port', String(basePort), '--search', '12',
-      '--latency-ms', String(latencyMs), '--json', '--discovery-file', discoveryFile,
+      '--latency-ms', String(latencyMs), '--json', '--discovery-file', discoveryFile, '--control',
     ],
     cwd: REPO_ROOT,
   });
-  const readyLine = (): { basePort: number; range: string } | undefined => {
+  const readyLine = (): { basePort: number; range: string; controlPort: number } | undefined => {
     const first = proc.logs().split('\n')[0];
-    return first.startsWith('{') ? (JSON.parse(first) as { basePort: number; range: string }) : undefined;
+    return first.startsWith('{') ? (JSON.parse(first) as { basePort: number; range: string; controlPort: number }) : undefined;
   };
-  const ready = await untilReady(proc, readyLine, 60_000, `${count} simulated engines to listen`);
+  const ready = await untilReady(proc, readyLine, 120_000, `${count} simulated engines to listen`);
   return {
     pid: proc.pid,
     basePort: ready.basePort,
     count,
     range: ready.range,
+    controlPort: ready.controlPort,
     addresses: Array.from({ length: count }, (_, i) => `127.0.0.1:${ready.basePort + i}`),
     stop: () => stop(proc.pid),
   };
+}
+
+/**
+ * A random first port for `count` engines whose range ends below the kernel's ephemeral
+ * ports (ip_local_port_range, 32768 by default), so the manager's outgoing connections never
+ * take a port the simulator wants. Ranges start on a multiple of 1,000 from 10,000.
+ */
+export function pickBasePort(count: number, ephemeralLow = readEphemeralLow()): number {
+  const low = 10_000;
+  const slots = Math.floor((ephemeralLow - count - low) / 1000) + 1;
+  if (slots < 1) return 20_000; // too many engines to fit below: take our chances (the host searches on)
+  return low + Math.floor(Math.random() * slots) * 1000;
+}
+
+function readEphemeralLow(): number {
+  try {
+    return Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || 32768;
+  } catch {
+    return 32768;
+  }
 }
 
 /** Waits for `probe` while watching the process: an early exit fails at once, with its log. */
