@@ -56,21 +56,22 @@ function fmt(v: number | undefined): string {
 export function scaleTable(result: ScaleResult): string {
   const rows = result.checkpoints.map((c) => [
     `${c.percent}%`, String(c.containers), String(c.listed), triple(c.createStart), String(c.fillRate), triple(c.single), triple(c.singleOwn),
-    triple(c.ps), fmt(c.psMB), triple(c.info), c.metrics ? `${triple(c.metrics)} (${c.metricsKB} KB; CPU ${fmt(c.metricsCpuMs)} ms vs info ${fmt(c.infoCpuMs)} ms)` : '–', fmt(c.rssMB), fmt(c.cpuSec),
+    triple(c.ps), fmt(c.psMB), triple(c.info), c.metrics ? `${triple(c.metrics)} (${c.metricsKB} KB; CPU ${fmt(c.metricsCpuMs)} ms vs info ${fmt(c.infoCpuMs)} ms)` : '–', fmt(c.rssMB), fmt(c.cpuSec), String(c.fds ?? '–'),
   ]);
   const head =
     `Scale: ${result.engines} simulated engines (${result.latencyMs} ms per engine call), fill to ${result.containers} containers, ` +
     `concurrency ${result.concurrency}, ${result.discovery}\n` +
     `manager "${result.manager}": all ${result.engines} engines Healthy ${fmt(result.healthyMs / 1000)} s after start; ` +
     `idle RSS ${fmt(result.idle.rssMB)} MB; fill ${fmt(result.fillRate)} containers/s overall; manager RSS max ${fmt(result.rssMBMax)} MB; ` +
-    `simulator host at the end: RSS ${fmt(result.sim.rssMB)} MB, CPU ${fmt(result.sim.cpuSec)} s` +
+    `simulator host at the end: RSS ${fmt(result.sim.rssMB)} MB, CPU ${fmt(result.sim.cpuSec)} s; ` +
+    `open files after the fill: manager ${result.checkpoints[result.checkpoints.length - 1]?.fds ?? '–'} of ${result.fdLimit}, busiest simulator process ${result.simFdsMax}` +
     (result.phaseErrors.length ? `\nPHASE FAILURES: ${result.phaseErrors.join('; ')}` : '') +
     (result.errors.count ? `; ${result.errors.count} failed create+start (e.g. ${result.errors.examples[0]})` : '') +
     (result.aborted ? `\nABORTED: ${result.aborted}` : '');
   return (
     head + '\n' +
     table(
-      ['fill', 'containers', 'ps lists', `create+start under fill (x${result.concurrency}) ms p50/p90/p99`, 'ctr/s', `create+start alone (n=${result.checkpoints[0]?.single.n ?? 0}) ms p50/p90/p99`, 'own share ms p50/p90/p99', 'ps -a ms p50/p90/p99', 'ps MB', 'info ms p50/p90/p99', '/metrics ms p50/p90/p99', 'RSS MB', 'CPU s'],
+      ['fill', 'containers', 'ps lists', `create+start under fill (x${result.concurrency}) ms p50/p90/p99`, 'ctr/s', `create+start alone (n=${result.checkpoints[0]?.single.n ?? 0}) ms p50/p90/p99`, 'own share ms p50/p90/p99', 'ps -a ms p50/p90/p99', 'ps MB', 'info ms p50/p90/p99', '/metrics ms p50/p90/p99', 'RSS MB', 'CPU s', 'fds'],
       rows,
     )
   );

@@ -56,6 +56,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --storm-seconds S         event storm duration (default 60; 0 skips the phase)
   --storm-sample-ms MS      one sampled change (event-to-ps lag) per MS (default 200)
   --storm-subscribers N     /events readers counting what they receive (default 3)
+  --engines-per-sim N       simulated engines per simulator process (default 1700: the open-files limit)
   --no-metrics              do not give the manager under test --metrics-addr (e.g. classic as --manager-cmd)
   --stream-samples N        samples per side of logs and image load (default 20)
   --log-mb N                container output read with logs (default 100)
@@ -133,6 +134,7 @@ function parseArgs(argv: string[]): RunOptions {
       case '--storm-seconds': options.scale.storm!.seconds = int(flag, takes()); break;
       case '--storm-sample-ms': options.scale.storm!.sampleMs = Math.max(1, int(flag, takes())); break;
       case '--storm-subscribers': options.scale.storm!.subscribers = int(flag, takes()); break;
+      case '--engines-per-sim': options.scale.enginesPerSim = Math.max(1, int(flag, takes())); break;
       case '--no-metrics': options.metrics = false; break;
       case '--stream-samples': options.overhead.streamSamples = Math.max(1, int(flag, takes())); break;
       case '--log-mb': options.overhead.logBytes = int(flag, takes()) * 1_000_000; break;

@@ -16,7 +16,7 @@ import { ApiClient, expectOk } from './lib/http-client';
 import { freePort } from '../testbed/ports';
 import { tailLines } from '../testbed/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
-import { procStats } from './lib/proc-stats';
+import { openFiles, procStats } from './lib/proc-stats';
 import type { Progress } from './lib/progress';
 import { shift, summarize, type Summary } from './lib/stats';
 
@@ -31,6 +31,8 @@ export interface ScaleOptions {
   /** Containers created one at a time at each checkpoint (create+start alone, own share). */
   singleSamples: number;
   discovery: 'nodes' | 'file';
+  /** Simulated engines per simulator process (see ENGINES_PER_SIM_PROCESS). */
+  enginesPerSim?: number;
   healthyTimeoutMs: number;
   /** Percentages of `containers` where the fill pauses to sample (30,000 is added when the fill passes it). */
   checkpoints: number[];
@@ -67,6 +69,8 @@ export interface ScaleCheckpoint {
   infoCpuMs?: number;
   rssMB: number;
   cpuSec: number;
+  /** The manager's open file descriptors (its limit is in ScaleResult.fdLimit). */
+  fds: number;
 }
 
 /** One step of the run and its wall time. */
@@ -97,6 +101,9 @@ export interface ScaleResult {
   /** The simulator host process at the end of the run (it must not be the bottleneck). */
   sim: { rssMB: number; cpuSec: number };
   phases: PhaseTime[];
+  /** Open-files limit of the manager and the most descriptors any simulator process held at the end of the fill. */
+  fdLimit: number;
+  simFdsMax: number;
   errors: { count: number; examples: string[] };
   aborted?: string;
   /** Failures of the clients/storm phases (the rest of the run stands). */
@@ -127,7 +134,7 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     phaseStart = now;
   };
   progress.update(`${phase}: engines`, 0, `starting ${options.engines} simulated engines`);
-  const sims = await startSimHost(options.engines, options.latencyMs, discoveryFile);
+  const sims = await startSimHost(options.engines, options.latencyMs, discoveryFile, options.enginesPerSim);
   endPhase('simulator start');
   let manager: RunningManager | undefined;
   try {
@@ -138,7 +145,7 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     const result: ScaleResult = {
       manager: label, command, engines: options.engines, containers: options.containers, latencyMs: options.latencyMs,
       concurrency: options.concurrency, discovery, healthyMs: NaN, idle: { rssMB: NaN, cpuSec: NaN }, checkpoints: [],
-      fillRate: NaN, rssMBMax: 0, sim: { rssMB: NaN, cpuSec: NaN }, phases, errors: { count: 0, examples: [] }, phaseErrors: [],
+      fillRate: NaN, fdLimit: NaN, simFdsMax: NaN, rssMBMax: 0, sim: { rssMB: NaN, cpuSec: NaN }, phases, errors: { count: 0, examples: [] }, phaseErrors: [],
     };
     const m = manager;
     await waitAllHealthy(m.client, options.engines, options.healthyTimeoutMs, (h) =>
@@ -211,7 +218,7 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
         singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
-        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)),
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)), fds: openFiles(m.pid).open,
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
@@ -222,6 +229,8 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       if (result.aborted) break;
     }
     result.fillRate = Math.round(filled / Math.max(fillMs / 1000, 0.001));
+    result.fdLimit = openFiles(m.pid).limit;
+    result.simFdsMax = Math.max(...sims.pids.map((pid) => openFiles(pid).open));
 
     if (!result.aborted && options.clients && options.clients.clients > 0 && options.clients.seconds > 0) {
       progress.update(`${phase}: clients`, 0, `${options.clients.clients} clients for ${options.clients.seconds} s`);
@@ -249,7 +258,7 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       }
       endPhase('event storm');
     }
-    result.sim = pick(procStats(sims.pid));
+    result.sim = pick(procStats(sims.pids));
     return result;
   } finally {
     await manager?.stop();

@@ -68,17 +68,18 @@ interface Done {
 }
 
 const STORM_EVENT = /"Action":"(?:un)?pause"/g;
+const STORM_EVENT_MAX_LENGTH = '"Action":"unpause"'.length;
 
 export async function runStormPhase(
   manager: { port: number; pid: number; client: ApiClient },
-  sim: { pid: number; controlPort: number },
+  sim: { pids: number[]; controlPorts: number[]; perProcess: number },
   options: StormPhaseOptions,
   log: (m: string) => void,
 ): Promise<StormResult> {
   const errors: string[] = [];
   const subscribers = await Promise.all(Array.from({ length: options.subscribers }, () => subscribe(manager.port)));
   const managerUsage = new ProcSampler(manager.pid, 1000);
-  const simUsage = new ProcSampler(sim.pid, 1000);
+  const simUsage = new ProcSampler(sim.pids, 1000);
   const lags: number[] = [];
   let timeouts = 0;
   let pollErrors = 0;
@@ -104,28 +105,18 @@ export async function runStormPhase(
     lags.push(options.holdMs);
   };
 
-  const done = await new Promise<Done>((resolve, reject) => {
-    const query = `rate=${options.rate}&seconds=${options.seconds}&sample-ms=${options.sampleMs}&hold-ms=${options.holdMs}`;
-    const req = http.request({ host: '127.0.0.1', port: sim.controlPort, method: 'POST', path: `/storm?${query}` }, (res) => {
-      let buffer = '';
-      let result: Done | undefined;
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => {
-        buffer += chunk;
-        let nl: number;
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          const msg = JSON.parse(line) as { sample?: Sample; done?: Done };
-          if (msg.sample) watchers.push(watch(msg.sample));
-          if (msg.done) result = msg.done;
-        }
-      });
-      res.on('end', () => (result ? resolve(result) : reject(new Error(`storm control answered ${res.statusCode} without a result`))));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+  // Every simulator process storms its engines at the same time; each samples one change per
+  // sampleMs * processes, so the whole storm samples about one per sampleMs.
+  const processes = sim.controlPorts.length;
+  const query = `rate=${options.rate}&seconds=${options.seconds}&sample-ms=${options.sampleMs * processes}&hold-ms=${options.holdMs}`;
+  const parts = await Promise.all(sim.controlPorts.map((port, j) => stormOn(port, query, (s) => watchers.push(watch({ ...s, engine: s.engine + j * sim.perProcess })))));
+  const done: Done = {
+    emitted: parts.reduce((a, p) => a + p.emitted, 0),
+    durationMs: Math.max(...parts.map((p) => p.durationMs)),
+    lateTicks: parts.reduce((a, p) => a + p.lateTicks, 0),
+    ticks: parts.reduce((a, p) => a + p.ticks, 0),
+    engines: parts.reduce((a, p) => a + p.engines, 0),
+  };
   log(`storm: simulator emitted ${done.emitted} events in ${(done.durationMs / 1000).toFixed(1)} s (${done.lateTicks}/${done.ticks} late ticks)`);
   await Promise.all(watchers);
 
@@ -165,6 +156,31 @@ export async function runStormPhase(
   };
 }
 
+/** POST /storm on one simulator process's control port; calls onSample per sampled change; resolves with its totals. */
+function stormOn(port: number, query: string, onSample: (s: Sample) => void): Promise<Done> {
+  return new Promise<Done>((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: `/storm?${query}` }, (res) => {
+      let buffer = '';
+      let result: Done | undefined;
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        buffer += chunk;
+        let nl: number;
+        while ((nl = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          const msg = JSON.parse(line) as { sample?: Sample; done?: Done };
+          if (msg.sample) onSample(msg.sample);
+          if (msg.done) result = msg.done;
+        }
+      });
+      res.on('end', () => (result ? resolve(result) : reject(new Error(`storm control answered ${res.statusCode} without a result`))));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 interface Subscriber {
   count: number;
   error?: string;
@@ -188,11 +204,16 @@ function subscribe(port: number): Promise<Subscriber> {
       }
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
-        // Count only complete lines, so an event split across chunks is counted once.
+        // Classic swarm writes events back to back without newlines, so count matches in the
+        // text itself. A match split across chunks is found in `rest` (the unmatched tail of
+        // the previous chunk, shorter than the pattern) + this chunk; none is counted twice.
         const text = rest + chunk;
-        const nl = text.lastIndexOf('\n');
-        rest = text.slice(nl + 1);
-        if (nl >= 0) sub.count += (text.slice(0, nl).match(STORM_EVENT) ?? []).length;
+        let end = 0;
+        for (const m of text.matchAll(STORM_EVENT)) {
+          sub.count++;
+          end = m.index! + m[0].length;
+        }
+        rest = text.slice(Math.max(end, text.length - STORM_EVENT_MAX_LENGTH));
       });
       res.on('error', (err) => (sub.error = `events subscriber: ${err.message}`));
       resolve(sub);

@@ -61,8 +61,9 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-export function procStats(root: number): ProcStats {
-  const pids = processTree(root);
+/** RSS and CPU time summed over the trees of one or more root processes. */
+export function procStats(roots: number | number[]): ProcStats {
+  const pids = (Array.isArray(roots) ? roots : [roots]).flatMap((root) => processTree(root));
   let rssKB = 0;
   let ticks = 0;
   for (const pid of pids) {
@@ -91,7 +92,7 @@ export class ProcSampler {
   private cpuPctMax = 0;
   private rssMBMax = 0;
 
-  constructor(private readonly pid: number, intervalMs = 1000, onSample?: (rssMB: number) => void) {
+  constructor(private readonly pid: number | number[], intervalMs = 1000, onSample?: (rssMB: number) => void) {
     const s = procStats(pid);
     this.first = this.last = { at: Date.now(), cpu: s.cpuSec };
     this.rssMBMax = s.rssMB;
@@ -119,5 +120,16 @@ export class ProcSampler {
     }
     this.rssMBMax = Math.max(this.rssMBMax, s.rssMB);
     return s.rssMB;
+  }
+}
+
+/** Open file descriptors of a process and its soft limit ("Max open files" in /proc/<pid>/limits). */
+export function openFiles(pid: number): { open: number; limit: number } {
+  try {
+    const open = readdirSync(`/proc/${pid}/fd`).length;
+    const m = /Max open files\s+(\d+|unlimited)/.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+    return { open, limit: m && m[1] !== 'unlimited' ? Number(m[1]) : Infinity };
+  } catch {
+    return { open: NaN, limit: NaN };
   }
 }

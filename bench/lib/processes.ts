@@ -4,12 +4,13 @@
  * Both are started through the test harness's tracked spawner, which logs to a file and
  * kills exactly the processes it started (by process group), also if the benchmark dies.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { answersPing, freePort } from '../../testbed/ports';
 import { kill, spawnTracked, stop, tailLines, type TrackedProcess } from '../../testbed/processes';
 import { waitFor } from '../../testbed/wait';
 import { ApiClient } from './http-client';
+import { openFiles } from './proc-stats';
 
 /** The repository root: dist/bench/lib/processes.js -> three levels up. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -66,50 +67,92 @@ export async function startManagerCommand(label: string, cmd: string, discovery:
 }
 
 export interface RunningSimHost {
+  /** The first simulator process (the only one up to ENGINES_PER_SIM_PROCESS engines). */
   pid: number;
+  /** All simulator processes; engines [j*per, (j+1)*per) live in pids[j]. */
+  pids: number[];
   basePort: number;
   count: number;
   /** `127.0.0.1:[A:B]`, for `nodes://`. */
   range: string;
-  /** The simulator's control port (event storms, stats: bench/sim/control.ts). */
-  controlPort: number;
+  /** Each process's control port (event storms, stats: bench/sim/control.ts), in pids' order. */
+  controlPorts: number[];
+  /** Engines per process (the engine index of controlPorts[j]'s first engine is j * perProcess). */
+  perProcess: number;
   addresses: string[];
   stop(): Promise<void>;
 }
 
+/**
+ * Engines per simulator process. Each engine costs its process one listening socket plus every
+ * connection the manager keeps to it (API pool, event stream); with the hard open-files limit
+ * of this machine (20,000, which root may not raise here) one process cannot hold 5,000
+ * engines and their connections, so larger counts are split over several processes (which
+ * also lets the simulator use both cores).
+ */
+export const ENGINES_PER_SIM_PROCESS = 1700;
+
 let simHostRuns = 0;
 
-/** Starts `count` simulated engines in one child process (dist/bench/sim/main.js). */
-export async function startSimHost(count: number, latencyMs: number, discoveryFile: string): Promise<RunningSimHost> {
-  const basePort = pickBasePort(count);
-  // A log name of its own: the harness appends to a per-run log dir, and the ready line is
-  // read from the top of this file.
-  simHostRuns++;
-  const proc = spawnTracked({
-    name: `bench-sim-${count}-${process.pid}-${simHostRuns}`,
-    command: 'sh',
-    args: [
-      '-c', `${RAISE_NOFILE} exec "$0" "$@"`, process.execPath,
-      path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
-      '--count', String(count), '--base-port', String(basePort), '--search', '12',
-      '--latency-ms', String(latencyMs), '--json', '--discovery-file', discoveryFile, '--control',
-    ],
-    cwd: REPO_ROOT,
-  });
-  const readyLine = (): { basePort: number; range: string; controlPort: number } | undefined => {
-    const first = proc.logs().split('\n')[0];
-    return first.startsWith('{') ? (JSON.parse(first) as { basePort: number; range: string; controlPort: number }) : undefined;
-  };
-  const ready = await untilReady(proc, readyLine, 120_000, `${count} simulated engines to listen`);
-  return {
-    pid: proc.pid,
-    basePort: ready.basePort,
-    count,
-    range: ready.range,
-    controlPort: ready.controlPort,
-    addresses: Array.from({ length: count }, (_, i) => `127.0.0.1:${ready.basePort + i}`),
-    stop: () => stop(proc.pid),
-  };
+/**
+ * Starts `count` simulated engines on consecutive ports, in ceil(count / perProcess) child
+ * processes (dist/bench/sim/main.js), named sim-0000... across all of them, and writes the
+ * addresses to `discoveryFile`. On a busy port the whole range is tried again elsewhere.
+ */
+export async function startSimHost(count: number, latencyMs: number, discoveryFile: string, perProcess = ENGINES_PER_SIM_PROCESS): Promise<RunningSimHost> {
+  const processes = Math.ceil(count / perProcess);
+  const nameWidth = String(Math.max(count - 1, 0)).length;
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < 8; attempt++) {
+    const basePort = pickBasePort(count);
+    simHostRuns++;
+    const started = Array.from({ length: processes }, (_, j) => {
+      const first = j * perProcess;
+      const n = Math.min(perProcess, count - first);
+      // A log name of its own: the ready line is read from the top of this file.
+      const proc = spawnTracked({
+        name: `bench-sim-${count}-${process.pid}-${simHostRuns}-${j}`,
+        command: 'sh',
+        args: [
+          '-c', `${RAISE_NOFILE} exec "$0" "$@"`, process.execPath,
+          path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
+          '--count', String(n), '--base-port', String(basePort + first), '--first-index', String(first), '--name-width', String(nameWidth),
+          '--latency-ms', String(latencyMs), '--json', '--control',
+        ],
+        cwd: REPO_ROOT,
+      });
+      const readyLine = (): { basePort: number; controlPort: number } | undefined => {
+        const line = proc.logs().split('\n')[0];
+        return line.startsWith('{') ? (JSON.parse(line) as { basePort: number; controlPort: number }) : undefined;
+      };
+      return { proc, ready: untilReady(proc, readyLine, 120_000, `${n} simulated engines to listen on ${basePort + first}..`) };
+    });
+    const results = await Promise.allSettled(started.map((s) => s.ready));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      lastError = failed.reason as Error;
+      await Promise.all(started.map((s) => kill(s.proc.pid)));
+      continue;
+    }
+    const ready = results.map((r) => (r as PromiseFulfilledResult<{ basePort: number; controlPort: number }>).value);
+    const addresses = Array.from({ length: count }, (_, i) => `127.0.0.1:${basePort + i}`);
+    writeFileSync(discoveryFile, addresses.join('\n') + '\n');
+    const pids = started.map((s) => s.proc.pid);
+    return {
+      pid: pids[0],
+      pids,
+      basePort,
+      count,
+      range: `127.0.0.1:[${basePort}:${basePort + count - 1}]`,
+      controlPorts: ready.map((r) => r.controlPort),
+      perProcess,
+      addresses,
+      stop: async () => {
+        await Promise.all(pids.map((pid) => stop(pid)));
+      },
+    };
+  }
+  throw new Error(`could not start ${count} simulated engines: ${lastError?.message}`);
 }
 
 /**
@@ -141,7 +184,10 @@ async function untilReady<T>(proc: TrackedProcess, probe: () => T | Promise<T>, 
   try {
     return await Promise.race([exited, waitFor(probe, timeoutMs, what, 100)]);
   } catch (err) {
+    // Running out of file descriptors is the usual cause at thousands of engines: say so.
+    const files = openFiles(proc.pid);
     await kill(proc.pid);
+    if (!Number.isNaN(files.open)) (err as Error).message += ` (open files ${files.open} of ${files.limit})`;
     throw err;
   }
 }

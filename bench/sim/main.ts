@@ -26,6 +26,8 @@ interface SimCliOptions {
   json: boolean;
   exitOnStdinClose: boolean;
   control: boolean;
+  firstIndex: number;
+  nameWidth: number;
 }
 
 const USAGE = `Usage: node dist/bench/sim/main.js [options]
@@ -41,13 +43,15 @@ const USAGE = `Usage: node dist/bench/sim/main.js [options]
   --discovery-file PATH   write one address per line (for file:// discovery)
   --json                  print one JSON line {basePort,count,host,addresses:"host:[a:b]"} instead of the list
   --exit-on-stdin-close   exit when stdin ends (for use as a child process)
+  --first-index I         this process hosts engines I..I+N-1 of a larger set (names, labels; default 0)
+  --name-width W          zero-pad engine numbers to W digits (default: the width of I+N-1)
   --control               also open a control port (event storms, stats; see control.ts); with --json its
                           number is the "controlPort" field`;
 
 function parseArgs(argv: string[]): SimCliOptions {
   const options: SimCliOptions = {
     count: 1, basePort: 20000, search: 1, host: '127.0.0.1', latencyMs: 0, namePrefix: 'sim-',
-    images: ['busybox:latest'], ncpu: 4, memGiB: 8, json: false, exitOnStdinClose: false, control: false,
+    images: ['busybox:latest'], ncpu: 4, memGiB: 8, json: false, exitOnStdinClose: false, control: false, firstIndex: 0, nameWidth: 0,
   };
   const number = (flag: string, value: string | undefined): number => {
     const n = Number(value);
@@ -71,6 +75,8 @@ function parseArgs(argv: string[]): SimCliOptions {
       case '--json': options.json = true; break;
       case '--exit-on-stdin-close': options.exitOnStdinClose = true; break;
       case '--control': options.control = true; break;
+      case '--first-index': options.firstIndex = number(flag, value); i++; break;
+      case '--name-width': options.nameWidth = number(flag, value); i++; break;
       case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
@@ -88,6 +94,8 @@ async function main(): Promise<void> {
     host: options.host,
     latencyMs: options.latencyMs,
     namePrefix: options.namePrefix,
+    firstIndex: options.firstIndex,
+    nameWidth: options.nameWidth || undefined,
     engineOptions: (i) => ({
       labels: ['sim=true', `zone=zone-${i % 4}`, `disk=${i % 2 === 0 ? 'ssd' : 'hdd'}`],
       ncpu: options.ncpu,
