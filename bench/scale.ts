@@ -1,5 +1,5 @@
 /**
- * Scale benchmark: N simulated engines (one child process), a manager over them, the time
+ * Scale benchmark: N simulated engines (child processes of up to 1,700 each), a manager over them, the time
  * until all N are Healthy, then a fill to M containers through the manager with create+start
  * (what `docker run -d` sends), pausing at 10/50/90/100% (and at 30,000 containers when the
  * fill goes beyond) to sample `GET /containers/json?all=1` (`docker ps -a`), `GET /info` and
