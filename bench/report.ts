@@ -115,7 +115,7 @@ export function phaseResultsTable(result: ScaleResult): string {
           [
             ['events emitted (simulator)', `${st.emitted} (${st.simLateTicks}/${st.simTicks} simulator ticks late)`],
             ['received per /events subscriber', `${st.received.join(', ')} (lost: ${st.lost})`],
-            ['event-to-ps lag ms p50/p90/p99 (max)', `${triple(st.lag)} (${fmt(st.lag.max)}), n=${st.sampled}, ${st.timeouts} not shown within the hold time, ${st.pollErrors} poll errors`],
+            ['event-to-ps lag ms p50/p90/p99 (max)', `${triple(st.lag)} (${fmt(st.lag.max)}), n=${st.sampled}, ${st.timeouts} not shown within the hold time, ${st.pollErrors} poll errors` + (st.pollErrorExamples?.length ? ` (e.g. ${st.pollErrorExamples[0]})` : '')],
             ['manager CPU % mean/max, RSS MB max/end', `${st.manager.cpuPctMean} / ${st.manager.cpuPctMax}, ${fmt(st.manager.rssMBMax)} / ${fmt(st.manager.rssMBEnd)}`],
             ['simulator CPU % mean/max, RSS MB max', `${st.sim.cpuPctMean} / ${st.sim.cpuPctMax}, ${fmt(st.sim.rssMBMax)}`],
           ],

@@ -55,6 +55,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --storm-rate N            event storm: events/s per engine (default 10; 0 skips the phase)
   --storm-seconds S         event storm duration (default 60; 0 skips the phase)
   --storm-sample-ms MS      one sampled change (event-to-ps lag) per MS (default 200)
+  --storm-hold-ms MS        a sampled change counts as a timeout after MS (default 5000)
   --storm-subscribers N     /events readers counting what they receive (default 3)
   --engines-per-sim N       simulated engines per simulator process (default 1700: the open-files limit)
   --no-metrics              do not give the manager under test --metrics-addr (e.g. classic as --manager-cmd)
@@ -133,6 +134,7 @@ function parseArgs(argv: string[]): RunOptions {
       case '--storm-rate': options.scale.storm!.rate = int(flag, takes()); break;
       case '--storm-seconds': options.scale.storm!.seconds = int(flag, takes()); break;
       case '--storm-sample-ms': options.scale.storm!.sampleMs = Math.max(1, int(flag, takes())); break;
+      case '--storm-hold-ms': options.scale.storm!.holdMs = Math.max(1, int(flag, takes())); break;
       case '--storm-subscribers': options.scale.storm!.subscribers = int(flag, takes()); break;
       case '--engines-per-sim': options.scale.enginesPerSim = Math.max(1, int(flag, takes())); break;
       case '--no-metrics': options.metrics = false; break;

@@ -43,6 +43,8 @@ export interface StormResult {
   sampled: number;
   timeouts: number;
   pollErrors: number;
+  /** The first poll errors' messages (e.g. a ps that took longer than the hold time). */
+  pollErrorExamples: string[];
   /** Per /events subscriber: pause/unpause events received. */
   received: number[];
   /** emitted - min(received), never below 0. */
@@ -83,6 +85,11 @@ export async function runStormPhase(
   const lags: number[] = [];
   let timeouts = 0;
   let pollErrors = 0;
+  const pollErrorExamples: string[] = [];
+  const pollError = (message: string): void => {
+    pollErrors++;
+    if (pollErrorExamples.length < 3) pollErrorExamples.push(message);
+  };
   const watchers: Promise<void>[] = [];
 
   const watch = async (s: Sample): Promise<void> => {
@@ -96,9 +103,9 @@ export async function runStormPhase(
           lags.push(Date.now() - s.emittedAtMs);
           return;
         }
-        if (res.status !== 200) pollErrors++;
-      } catch {
-        pollErrors++;
+        if (res.status !== 200) pollError(`GET /containers/json?filters=id -> ${res.status}`);
+      } catch (err) {
+        pollError((err as Error).message.replace(/\?all=1&filters=\S+/, '?all=1&filters={"id":[…]}'));
       }
     }
     timeouts++;
@@ -148,6 +155,7 @@ export async function runStormPhase(
     sampled: lags.length,
     timeouts,
     pollErrors,
+    pollErrorExamples,
     received,
     lost: Math.max(0, done.emitted - Math.min(...received, done.emitted)),
     manager: managerUsage.stop(),
