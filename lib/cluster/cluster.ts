@@ -3,6 +3,8 @@
  * containers through the scheduler. The API layer asks the cluster; it never loops over engines
  * with network calls for reads.
  */
+import { ContainerIndex } from './container-index';
+import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
 import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
@@ -80,12 +82,14 @@ interface PendingCreate {
   container: NodeContainer;
 }
 
-export const SWARM_ID_LABEL = 'com.docker.swarm.id';
+export { SWARM_ID_LABEL };
 
 export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
   readonly engines = new Map<string, Engine>();
   readonly events = new EventHub();
+  /** Every container in `docker ps` order and by ID (see ContainerIndex). */
+  readonly containerIndex = new ContainerIndex();
   /**
    * Create bodies of the containers this manager created with a reschedule policy, by container
    * ID: rescheduling can recreate them even before it has read their configuration back.
@@ -96,7 +100,14 @@ export class Cluster {
   /** Whether discovery has delivered a list at least once (readiness). */
   discoveryAnswered = false;
   private readonly pending = new Map<string, PendingCreate>();
-  private readonly nodeCache = new WeakMap<Engine, { generation: number; node: SchedulerNode }>();
+  /**
+   * Scheduler snapshots of the validated engines, in cluster order, kept between placements:
+   * an engine that changed (its 'change' event) is re-snapshotted, the others are reused, so a
+   * placement at 5,000 engines does not look at 5,000 caches (see currentNodes).
+   */
+  private nodeList?: SchedulerNode[];
+  private readonly nodeIndex = new Map<Engine, number>();
+  private readonly changedEngines = new Set<Engine>();
   private readonly nodeContainers = new WeakMap<ContainerRecord, NodeContainer>();
   private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -151,6 +162,11 @@ export class Cluster {
   addEngine(addr: string): Engine {
     const engine = new Engine(addr, this.options.engine);
     this.engines.set(addr, engine);
+    engine.on('change', () => this.changedEngines.add(engine));
+    engine.containers.observe({
+      added: (record) => this.containerIndex.add(engine, record),
+      removed: (record) => this.containerIndex.remove(engine, record.id),
+    });
     engine.on('event', (event: DockerEvent) => this.events.publish(this.tagEvent(engine, event)));
     engine.on('disconnect', () => this.publishSwarmEvent(engine, 'engine_disconnect'));
     engine.on('reconnect', () => this.publishSwarmEvent(engine, 'engine_reconnect'));
@@ -166,6 +182,9 @@ export class Cluster {
     const wasValidated = engine.status !== 'pending';
     engine.stop();
     this.engines.delete(addr);
+    engine.containers.observe(undefined);
+    this.containerIndex.removeEngine(engine);
+    this.nodeList = undefined;
     if (wasValidated) this.publishSwarmEvent(engine, 'engine_disconnect');
     log.info(`Removed Engine ${engine.name || addr}`, { addr });
   }
@@ -253,6 +272,9 @@ export class Cluster {
    * are index probes per engine; only the last ones scan.
    */
   findContainer(ref: string): ContainerRef | undefined {
+    const owner = ref.length === 64 ? this.containerIndex.ownerOf(ref) : undefined;
+    const ownerRecord = owner && (owner.status === 'healthy' || owner.status === 'unhealthy') ? owner.containers.get(ref) : undefined;
+    if (owner && ownerRecord) return { engine: owner, container: ownerRecord };
     const engines = this.validatedEngines();
     for (const engine of engines) {
       const container = engine.containers.byId(ref);
@@ -363,29 +385,66 @@ export class Cluster {
 
   /** Scheduler snapshots of validated engines, with creates in flight added to their node. */
   nodes(): SchedulerNode[] {
-    const nodes = this.validatedEngines().map((engine) => this.snapshot(engine));
-    if (this.pending.size === 0) return nodes;
-    const pendingByNode = new Map<string, NodeContainer[]>();
+    const list = this.currentNodes();
+    if (this.pending.size === 0) return list;
+    const pendingByEngine = new Map<Engine, NodeContainer[]>();
     for (const p of this.pending.values()) {
-      const list = pendingByNode.get(p.engine.id);
-      if (list) list.push(p.container);
-      else pendingByNode.set(p.engine.id, [p.container]);
+      const extra = pendingByEngine.get(p.engine);
+      if (extra) extra.push(p.container);
+      else pendingByEngine.set(p.engine, [p.container]);
     }
-    return nodes.map((node) => {
-      const extra = pendingByNode.get(node.id);
-      if (!extra) return node;
-      return {
+    const out = list.slice();
+    for (const [engine, extra] of pendingByEngine) {
+      const i = this.nodeIndex.get(engine);
+      if (i === undefined) continue;
+      const node = out[i];
+      out[i] = {
         ...node,
         containers: [...node.containers, ...extra],
         usedCpus: node.usedCpus + extra.reduce((sum, c) => sum + c.cpus, 0),
         usedMemory: node.usedMemory + extra.reduce((sum, c) => sum + c.memory, 0),
       };
-    });
+    }
+    return out;
+  }
+
+  /**
+   * The cached snapshot list, brought up to date: engines that changed since the last call are
+   * re-snapshotted in place (a new array, so lists handed out earlier stay as they were); an
+   * engine that became or stopped being validated rebuilds the list.
+   */
+  private currentNodes(): SchedulerNode[] {
+    const isValidated = (e: Engine): boolean => e.status === 'healthy' || e.status === 'unhealthy';
+    let list = this.nodeList;
+    if (list) {
+      for (const engine of this.changedEngines) {
+        if (this.nodeIndex.has(engine) !== (isValidated(engine) && this.engines.get(engine.addr) === engine)) {
+          list = undefined;
+          break;
+        }
+      }
+    }
+    if (!list) {
+      list = [];
+      this.nodeIndex.clear();
+      for (const engine of this.engines.values()) {
+        if (!isValidated(engine)) continue;
+        this.nodeIndex.set(engine, list.length);
+        list.push(this.snapshot(engine));
+      }
+    } else if (this.changedEngines.size > 0) {
+      list = list.slice();
+      for (const engine of this.changedEngines) {
+        const i = this.nodeIndex.get(engine);
+        if (i !== undefined) list[i] = this.snapshot(engine);
+      }
+    }
+    this.changedEngines.clear();
+    this.nodeList = list;
+    return list;
   }
 
   private snapshot(engine: Engine): SchedulerNode {
-    const cached = this.nodeCache.get(engine);
-    if (cached && cached.generation === engine.generation && cached.node.healthIndicator === engine.healthIndicator) return cached.node;
     const containers: NodeContainer[] = [];
     for (const c of engine.containers.values()) containers.push(this.nodeContainer(c, engine.cpus));
     const capacity = nodeCapacity(engine.cpus, engine.memory, this.options.scheduler.overcommit);
@@ -396,7 +455,6 @@ export class Cluster {
       healthIndicator: engine.healthIndicator, containers,
       images: this.nodeImages(engine.images),
     };
-    this.nodeCache.set(engine, { generation: engine.generation, node });
     return node;
   }
 

@@ -19,7 +19,7 @@
  * and published as a `swarm` event (reschedule-*).
  */
 import type { Cluster } from './cluster';
-import { SWARM_ID_LABEL } from './cluster';
+import { RESCHEDULE_LABEL, SWARM_ID_LABEL } from '../swarm-labels';
 import { createContainer } from './create';
 import type { Engine } from '../engine/engine';
 import type { ContainerRecord } from '../engine/records';
@@ -30,7 +30,7 @@ import { normalizeKey } from '../kv/store';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
 
-export const RESCHEDULE_LABEL = 'com.docker.swarm.reschedule-policies';
+export { RESCHEDULE_LABEL };
 export const JOBS_DIR = 'docker/swarm/reschedule';
 const TICK_MS = 5000;
 
@@ -42,6 +42,15 @@ export function reschedulePolicy(labels: Record<string, string>): 'on-node-failu
   } catch {
     return 'off';
   }
+}
+
+/**
+ * An engine's containers with the on-node-failure policy, found through the engine's label
+ * index: a pass visits these, not every container (a pass per event over 30,000 containers
+ * made the fill quadratic).
+ */
+function* policyContainers(engine: Engine): IterableIterator<ContainerRecord> {
+  for (const c of [...engine.containers.withLabel(RESCHEDULE_LABEL)]) if (reschedulePolicy(c.labels) === 'on-node-failure') yield c;
 }
 
 /** A container being rescheduled, as kept in the KV store. */
@@ -99,7 +108,10 @@ export class Rescheduler {
   start(): void {
     this.unsubscribe = this.cluster.events.subscribe((event) => {
       if (event.Type === 'swarm' && event.Action.startsWith('engine_')) this.trigger();
-      else if (event.Type === 'container' && event.Action === 'create') this.trigger();
+      // Engines put a container's labels in its events' attributes: only a policy container's
+      // creation needs a pass now (to read its config while its engine is up); the periodic
+      // pass catches engines that leave labels out.
+      else if (event.Type === 'container' && event.Action === 'create' && event.Actor?.Attributes?.[RESCHEDULE_LABEL] !== undefined) this.trigger();
     });
     this.role.on('change', this.onRoleChange);
     this.timer = setInterval(() => this.trigger(), TICK_MS);
@@ -144,9 +156,7 @@ export class Rescheduler {
     for (const engine of [...this.seen]) {
       const gone = this.cluster.engines.get(engine.addr) !== engine;
       if (!gone && engine.status !== 'unhealthy') continue;
-      for (const c of [...engine.containers.values()]) {
-        if (reschedulePolicy(c.labels) === 'on-node-failure') await this.open(engine, c);
-      }
+      for (const c of policyContainers(engine)) await this.open(engine, c);
       if (gone) this.seen.delete(engine); // what it held is in the jobs now
     }
     for (const job of [...this.jobs.values()]) {
@@ -160,8 +170,7 @@ export class Rescheduler {
   private async learnConfigs(): Promise<void> {
     const live = new Set<string>();
     for (const engine of this.cluster.healthyEngines()) {
-      for (const c of engine.containers.values()) {
-        if (reschedulePolicy(c.labels) !== 'on-node-failure') continue;
+      for (const c of policyContainers(engine)) {
         live.add(c.id);
         if (this.configs.has(c.id)) continue;
         try {
@@ -172,7 +181,8 @@ export class Rescheduler {
         }
       }
     }
-    for (const engine of this.seen) for (const id of engine.containers.keys()) live.add(id);
+    // Both maps hold policy containers only: one that is no longer on any engine seen is gone.
+    for (const engine of this.seen) for (const c of policyContainers(engine)) live.add(c.id);
     for (const id of [...this.configs.keys()]) if (!live.has(id)) this.configs.delete(id);
     for (const id of [...this.cluster.createBodies.keys()]) if (!live.has(id)) this.cluster.createBodies.delete(id);
   }
@@ -195,8 +205,9 @@ export class Rescheduler {
   /** The copies of a swarm ID on healthy engines. */
   private copies(swarmId: string): Array<{ engine: Engine; container: ContainerRecord }> {
     const out: Array<{ engine: Engine; container: ContainerRecord }> = [];
+    // A copy is made from the job's config, policy label included: the label index finds it.
     for (const engine of this.cluster.healthyEngines()) {
-      for (const container of engine.containers.values()) if (container.labels[SWARM_ID_LABEL] === swarmId) out.push({ engine, container });
+      for (const container of policyContainers(engine)) if (container.labels[SWARM_ID_LABEL] === swarmId) out.push({ engine, container });
     }
     return out;
   }
@@ -272,9 +283,9 @@ export class Rescheduler {
     const bySwarmId = new Map<string, Array<{ engine: Engine; container: ContainerRecord }>>();
     for (const engine of this.cluster.healthyEngines()) {
       for (const id of [...engine.disowned]) await this.removeStale(engine, id, '');
-      for (const container of engine.containers.values()) {
+      for (const container of policyContainers(engine)) {
         const swarmId = container.labels[SWARM_ID_LABEL];
-        if (!swarmId || reschedulePolicy(container.labels) !== 'on-node-failure' || this.jobs.has(swarmId)) continue;
+        if (!swarmId || this.jobs.has(swarmId)) continue;
         const list = bySwarmId.get(swarmId) ?? [];
         list.push({ engine, container });
         bySwarmId.set(swarmId, list);

@@ -60,9 +60,13 @@ export class EngineClient {
   constructor(addr: string, readonly tls?: TlsFiles) {
     this.endpoint = parseEngineAddr(addr);
     this.protocol = tls ? 'https' : 'http';
+    // Few idle connections per engine: a burst (the 8 inspects of a full refresh) would
+    // otherwise leave 8 open sockets behind on every engine, 40,000 at 5,000 engines, each
+    // holding memory in the manager and the engine. Two cover the usual one call at a time.
+    const pool = { keepAlive: true, maxSockets: 64, maxFreeSockets: 2 };
     this.agent = tls
-      ? new https.Agent({ keepAlive: true, maxSockets: 64, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify })
-      : new http.Agent({ keepAlive: true, maxSockets: 64 });
+      ? new https.Agent({ ...pool, ca: tls.ca, cert: tls.cert, key: tls.key, rejectUnauthorized: tls.verify })
+      : new http.Agent(pool);
     // docker-modem formats every request's options with util.inspect(showHidden, depth: null)
     // even with debug logging off; through the agent that walks every pooled socket. At 1,000
     // engines that was ~75% of the manager's CPU (bench/README.md, profiling).

@@ -11,8 +11,14 @@ import type Dockerode from 'dockerode';
 import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
 import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
+
+/** How long events about containers are gathered before their details are re-inspected. */
+const DETAIL_DELAY_MS = 100;
+/** Detail inspects in flight per engine. */
+const DETAIL_CONCURRENCY = 4;
 
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -55,7 +61,8 @@ export class Engine extends EventEmitter {
   lastError = '';
   failureCount = 0;
   updatedAt = new Date();
-  readonly containers = new ContainerStore();
+  /** Indexed by the labels background loops scan for (see ContainerStore). */
+  readonly containers = new ContainerStore([RESCHEDULE_LABEL, SERVICE_ID_LABEL]);
   images: ImageRecord[] = [];
   networks = new Map<string, NetworkRecord>();
   volumes = new Map<string, VolumeRecord>();
@@ -78,6 +85,9 @@ export class Engine extends EventEmitter {
   private monitoring = false;
   private readonly inspecting = new Map<string, Promise<void>>();
   private readonly pendingLists = new Set<'images' | 'networks' | 'volumes'>();
+  /** Containers whose details an event made stale, inspected together (see refreshLater). */
+  private readonly staleIds = new Set<string>();
+  private staleTimer?: NodeJS.Timeout;
   private listTimer?: NodeJS.Timeout;
 
   constructor(readonly addr: string, private readonly options: EngineOptions) {
@@ -172,6 +182,7 @@ export class Engine extends EventEmitter {
     clearTimeout(this.refreshTimer);
     clearTimeout(this.probeTimer);
     clearTimeout(this.listTimer);
+    clearTimeout(this.staleTimer);
     this.eventStream?.destroy();
     this.client.close();
   }
@@ -335,9 +346,10 @@ export class Engine extends EventEmitter {
           if (this.containers.delete(id)) this.touch();
         } else if (event.Action.startsWith('exec_')) {
           // exec_create/start/die: remember exec IDs cheaply by re-inspecting only on create.
-          if (event.Action.startsWith('exec_create')) void this.refreshContainer(id).catch(() => undefined);
+          if (event.Action.startsWith('exec_create')) this.refreshLater(id);
         } else if (!Engine.INERT_ACTIONS.has(event.Action)) {
-          void this.refreshContainer(id).catch(() => undefined);
+          this.applyStateEvent(id, event);
+          this.refreshLater(id);
         }
         if (event.Action === 'commit') this.queueListRefresh('images');
         break;
@@ -355,6 +367,49 @@ export class Engine extends EventEmitter {
         if (event.Action === 'reload') void this.updateSpecs().catch(() => undefined);
         break;
     }
+  }
+
+  /**
+   * What `ps` shows changes at once with the event itself: start, die (with its exit code),
+   * pause, unpause, health_status and rename carry everything the state needs. The inspect that
+   * refreshLater queues only brings details (ports, addresses) and is coalesced, so an event
+   * storm costs the manager parsing, not one inspect per event.
+   */
+  private applyStateEvent(id: string, event: DockerEvent): void {
+    const current = this.containers.get(id);
+    if (!current) return;
+    const at = event.timeNano ? new Date(Math.floor(event.timeNano / 1e6)).toISOString() : new Date().toISOString();
+    const attributes = event.Actor?.Attributes ?? {};
+    const state = { ...current.state };
+    let name = current.name;
+    const action = event.Action;
+    if (action === 'start') Object.assign(state, { status: 'running', running: true, paused: false, restarting: false, startedAt: at, exitCode: 0 });
+    else if (action === 'die') Object.assign(state, { status: 'exited', running: false, paused: false, restarting: false, finishedAt: at, exitCode: Number(attributes.exitCode ?? 0) || 0 });
+    else if (action === 'pause') Object.assign(state, { status: 'paused', paused: true });
+    else if (action === 'unpause') Object.assign(state, { status: 'running', paused: false });
+    else if (action.startsWith('health_status')) state.health = action.slice(action.indexOf(':') + 1).trim();
+    else if (action === 'rename' && attributes.name) name = attributes.name.replace(/^\//, '');
+    else return;
+    // observedAt: an inspect asked before this event may describe the state before it.
+    this.containers.set({ ...current, name, state, observedAt: Date.now() });
+    this.touch();
+  }
+
+  /**
+   * Re-inspects a container soon, once for all the events that arrive meanwhile (a `docker run`
+   * brings create and start: one inspect). At most DETAIL_CONCURRENCY inspects per engine.
+   */
+  private refreshLater(id: string): void {
+    this.staleIds.add(id);
+    if (this.staleTimer || this.stopped) return;
+    this.staleTimer = setTimeout(() => {
+      const ids = [...this.staleIds];
+      this.staleIds.clear();
+      void runLimited(ids, DETAIL_CONCURRENCY, (staleId) => this.refreshContainer(staleId)).finally(() => {
+        this.staleTimer = undefined;
+        if (this.staleIds.size > 0) this.refreshLater([...this.staleIds][0]);
+      });
+    }, DETAIL_DELAY_MS);
   }
 
   /** Coalesces bursts of image/network/volume events into one list call each. */

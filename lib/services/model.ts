@@ -5,6 +5,7 @@
  * Field names follow the Engine API (v1.41+) so the objects are sent to the docker CLI as they
  * are. Durations are nanoseconds, as in the API.
  */
+import { SERVICE_ID_LABEL } from '../swarm-labels';
 import { createHash, randomBytes } from 'node:crypto';
 import { ApiError } from '../errors';
 
@@ -182,7 +183,7 @@ function stableJson(value: unknown): string {
 
 // ---- container names and labels ---------------------------------------------------------------
 
-export const SERVICE_ID_LABEL = 'com.docker.swarm.service.id';
+export { SERVICE_ID_LABEL };
 export const SERVICE_NAME_LABEL = 'com.docker.swarm.service.name';
 export const TASK_ID_LABEL = 'com.docker.swarm.task.id';
 export const TASK_NAME_LABEL = 'com.docker.swarm.task.name';

@@ -165,7 +165,8 @@ export class Reconciler {
   /** Containers labelled as tasks of a known service but missing from the store become tasks again. */
   private adopt(): void {
     for (const engine of this.cluster.validatedEngines()) {
-      for (const c of engine.containers.values()) {
+      // Task containers carry the service label, which the engine indexes.
+      for (const c of [...engine.containers.withLabel(SERVICE_ID_LABEL)]) {
         const taskId = c.labels[TASK_ID_LABEL];
         const serviceId = c.labels[SERVICE_ID_LABEL];
         if (!taskId || !serviceId || this.taskByContainer.has(c.id) || this.inflight.has(taskId)) continue;

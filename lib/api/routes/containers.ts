@@ -1,5 +1,5 @@
 /** /containers/*: list from memory, create through the scheduler, everything else to the owner engine. */
-import { once } from 'node:events';
+import { BodyWriter } from '../body-writer';
 import type { Cluster, ContainerRef } from '../../cluster/cluster';
 import { createContainer } from '../../cluster/create';
 import { ensureOk } from '../../engine/client';
@@ -46,8 +46,8 @@ interface CachedRow {
  */
 const rowCache = new WeakMap<ContainerRecord, CachedRow>();
 
-/** One `docker ps` row as JSON, in the engine list format, names prefixed with the node. */
-function psRowJson(engine: Engine, c: ContainerRecord, now: number): string {
+/** One `docker ps` row (engine list format, names prefixed with the node), written in three pieces. */
+function writePsRow(out: BodyWriter, engine: Engine, c: ContainerRecord, now: number): void {
   let cached = rowCache.get(c);
   if (!cached || cached.engineName !== engine.name || cached.engineIp !== engine.ip) {
     const json = JSON.stringify({
@@ -69,8 +69,9 @@ function psRowJson(engine: Engine, c: ContainerRecord, now: number): string {
     cached = { engineName: engine.name, engineIp: engine.ip, head: json.slice(0, at), tail: json.slice(at + STATUS_SLOT.length) };
     rowCache.set(c, cached);
   }
-  const status = engine.isHealthy ? statusText(c.state, now) : 'Host Down';
-  return `${cached.head}"Status":${JSON.stringify(status)}${cached.tail}`;
+  out.append(cached.head);
+  out.append(`"Status":${JSON.stringify(engine.isHealthy ? statusText(c.state, now) : 'Host Down')}`);
+  out.append(cached.tail);
 }
 
 /**
@@ -94,36 +95,49 @@ function referenceContainer(cluster: Cluster, ref: string): ReferenceContainer |
   return found.length === 1 ? found[0] : undefined;
 }
 
+/** Rows between two yields to the event loop: about a millisecond of work. */
+const PS_BATCH_ROWS = 1000;
+
+/**
+ * `docker ps`: walks the cluster's ready order (newest first, see ContainerIndex) and writes
+ * the rows in batches. Between batches it waits for the client to drain, or at least yields to
+ * the event loop, so a listing of 150,000 containers (125 MB) never holds the loop for more than
+ * a batch: `/_ping` and every other request are served in between.
+ */
 async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
   const all = q.get('all') === '1' || q.get('all') === 'true';
   const limit = Number(q.get('limit') ?? '-1');
   const filter = compileContainerFilter(FilterArgs.parse(q.get('filters')), (ref) => referenceContainer(cluster, ref));
-  const now = Date.now();
-  const rows: Array<{ created: number; order: string; json: string }> = [];
   const showAll = all || limit > 0 || q.has('before') || q.has('since') || filter.showAll;
-  for (const engine of cluster.validatedEngines()) {
-    if (!filter.engineMatches(engine)) continue;
-    const matches = filter.forEngine(engine);
-    for (const c of engine.containers.values()) {
-      if (!showAll && (!c.state.running || !engine.isHealthy)) continue;
-      if (!matches(c)) continue;
-      rows.push({ created: c.created, order: c.createdOrder, json: psRowJson(engine, c, now) });
-    }
-  }
-  // Newest first, as dockerd: by second, then by the nanosecond order (compared only on ties: cheap).
-  rows.sort((a, b) => b.created - a.created || (a.order < b.order ? 1 : a.order > b.order ? -1 : 0));
-  const selected = limit > 0 ? rows.slice(0, limit) : rows;
+  // Per engine, once: whether it is listed at all, and its precompiled container test.
+  const tests = new Map<Engine, ((c: ContainerRecord) => boolean) | null>();
+  for (const engine of cluster.validatedEngines()) tests.set(engine, filter.engineMatches(engine) ? filter.forEngine(engine) : null);
+  const { entries, length } = cluster.containerIndex.snapshot();
   const { res } = ctx;
   res.writeHead(200, { 'Content-Type': 'application/json' });
-  // Written in batches, waiting for the client to drain each: at 30,000 containers the body is
-  // ~25 MB and need never sit in memory whole.
-  res.write('[');
-  for (let i = 0; i < selected.length; i += 500) {
-    if (res.destroyed) return;
-    if (!res.write((i > 0 ? ',' : '') + selected.slice(i, i + 500).map((r) => r.json).join(','))) await Promise.race([once(res, 'drain'), once(res, 'close')]);
+  const out = new BodyWriter(res);
+  out.append('[');
+  let written = 0;
+  let now = Date.now();
+  for (let index = length - 1; index >= 0 && (limit <= 0 || written < limit) && !res.destroyed; index--) {
+    const entry = entries[index];
+    if (!entry.live) continue;
+    const test = tests.get(entry.engine);
+    if (!test) continue; // engine not validated, or left out by the node filter
+    const c = entry.engine.containers.get(entry.id);
+    if (!c) continue;
+    if (!showAll && (!c.state.running || !entry.engine.isHealthy)) continue;
+    if (!test(c)) continue;
+    if (written > 0) out.append(',');
+    writePsRow(out, entry.engine, c, now);
+    if (++written % PS_BATCH_ROWS === 0) {
+      await out.pause();
+      now = Date.now();
+    }
   }
-  res.end(']');
+  out.append(']');
+  out.end();
 }
 
 async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
