@@ -48,7 +48,7 @@ const triple = (s: Summary): string => `${fmt(s.p50)} / ${fmt(s.p90)} / ${fmt(s.
 
 function fmt(v: number | undefined): string {
   if (v === undefined || Number.isNaN(v)) return '–';
-  if (Math.abs(v) >= 100) return v.toFixed(0);
+  if (Math.abs(v) >= 100 || Number.isInteger(v)) return v.toFixed(0);
   if (Math.abs(v) >= 10) return v.toFixed(1);
   return v.toFixed(2);
 }
@@ -169,7 +169,7 @@ export function checkTargets(report: Pick<BenchReport, 'managers' | 'durationSec
   const checks: TargetCheck[] = [];
   const add = (manager: string, target: string, value: number | undefined, unit: string, ok: (v: number) => boolean, note = ''): void => {
     const known = value !== undefined && !Number.isNaN(value);
-    const shown = unit === 'x' ? value?.toFixed(3) : Number.isInteger(value) ? String(value) : fmt(value);
+    const shown = unit === 'x' ? value?.toFixed(3) : fmt(value);
     checks.push({ manager, target, measured: known ? `${shown}${unit}${note}` : 'not measured', met: known ? ok(value) : null });
   };
   for (const m of report.managers) {
