@@ -20,6 +20,29 @@ const DETAIL_DELAY_MS = 100;
 /** Detail inspects in flight per engine. */
 const DETAIL_CONCURRENCY = 4;
 
+/**
+ * At most this many detail inspects in flight across all engines: in an event storm (every
+ * engine's containers starting and dying) details lag behind, but the state shown by `ps` does
+ * not (it comes from the events), and the manager's CPU stays with the requests it serves.
+ */
+class Gate {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await task();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+const detailGate = new Gate(32);
+
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
 export interface EngineOptions {
@@ -348,8 +371,8 @@ export class Engine extends EventEmitter {
           // exec_create/start/die: remember exec IDs cheaply by re-inspecting only on create.
           if (event.Action.startsWith('exec_create')) this.refreshLater(id);
         } else if (!Engine.INERT_ACTIONS.has(event.Action)) {
-          this.applyStateEvent(id, event);
-          this.refreshLater(id);
+          const applied = this.applyStateEvent(id, event);
+          if (!applied || Engine.DETAIL_ACTIONS.has(event.Action)) this.refreshLater(id);
         }
         if (event.Action === 'commit') this.queueListRefresh('images');
         break;
@@ -375,9 +398,9 @@ export class Engine extends EventEmitter {
    * refreshLater queues only brings details (ports, addresses) and is coalesced, so an event
    * storm costs the manager parsing, not one inspect per event.
    */
-  private applyStateEvent(id: string, event: DockerEvent): void {
+  private applyStateEvent(id: string, event: DockerEvent): boolean {
     const current = this.containers.get(id);
-    if (!current) return;
+    if (!current) return false;
     const at = event.timeNano ? new Date(Math.floor(event.timeNano / 1e6)).toISOString() : new Date().toISOString();
     const attributes = event.Actor?.Attributes ?? {};
     const state = { ...current.state };
@@ -389,11 +412,17 @@ export class Engine extends EventEmitter {
     else if (action === 'unpause') Object.assign(state, { status: 'running', paused: false });
     else if (action.startsWith('health_status')) state.health = action.slice(action.indexOf(':') + 1).trim();
     else if (action === 'rename' && attributes.name) name = attributes.name.replace(/^\//, '');
-    else return;
+    else return Engine.NO_STATE_ACTIONS.has(action);
     // observedAt: an inspect asked before this event may describe the state before it.
     this.containers.set({ ...current, name, state, observedAt: Date.now() });
     this.touch();
+    return true;
   }
+
+  /** Applied from the event, but what `ps` shows beyond the state changes too (ports, addresses). */
+  private static readonly DETAIL_ACTIONS = new Set(['start', 'die']);
+  /** Change nothing `ps` shows by themselves (a die or start event follows when they do). */
+  private static readonly NO_STATE_ACTIONS = new Set(['kill', 'stop', 'oom']);
 
   /**
    * Re-inspects a container soon, once for all the events that arrive meanwhile (a `docker run`
@@ -405,7 +434,7 @@ export class Engine extends EventEmitter {
     this.staleTimer = setTimeout(() => {
       const ids = [...this.staleIds];
       this.staleIds.clear();
-      void runLimited(ids, DETAIL_CONCURRENCY, (staleId) => this.refreshContainer(staleId)).finally(() => {
+      void runLimited(ids, DETAIL_CONCURRENCY, (staleId) => detailGate.run(() => this.refreshContainer(staleId))).finally(() => {
         this.staleTimer = undefined;
         if (this.staleIds.size > 0) this.refreshLater([...this.staleIds][0]);
       });

@@ -229,7 +229,7 @@ function events(cluster: Cluster, ctx: RequestContext): void {
  * filled in per request.
  */
 function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => void {
-  const TIME_SLOT = '"SystemTime":"\u0000"';
+  const TIME_SLOT = '"SystemTime":"\\u0000"';
   let cached: { key: string; head: Buffer; tail: Buffer } | undefined;
   return (res) => {
     let generations = 0;
