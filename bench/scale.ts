@@ -1,18 +1,22 @@
 /**
- * Scale benchmark: N simulated engines (one child process), a manager over them, the time
+ * Scale benchmark: N simulated engines (child processes of up to 1,700 each), a manager over them, the time
  * until all N are Healthy, then a fill to M containers through the manager with create+start
- * (what `docker run -d` sends), pausing at 10/50/90/100% to sample `GET /containers/json?all=1`
- * (`docker ps -a`), `GET /info` and the manager's RSS and CPU time.
+ * (what `docker run -d` sends), pausing at 10/50/90/100% (and at 30,000 containers when the
+ * fill goes beyond) to sample `GET /containers/json?all=1` (`docker ps -a`), `GET /info` and
+ * the manager's RSS and CPU time. At the final size, optionally: the concurrent-clients phase
+ * (clients.ts) and the event storm (storm.ts). Every phase's wall time is recorded.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runClients, type ClientsOptions, type ClientsResult } from './clients';
+import { runStormPhase, type StormPhaseOptions, type StormResult } from './storm';
 import { waitAllHealthy } from './lib/cluster-info';
 import { ApiClient, expectOk } from './lib/http-client';
 import { freePort } from '../testbed/ports';
 import { tailLines } from '../testbed/processes';
 import { startManagerCommand, startSimHost, type RunningManager } from './lib/processes';
-import { procStats } from './lib/proc-stats';
+import { openFiles, procStats } from './lib/proc-stats';
 import type { Progress } from './lib/progress';
 import { shift, summarize, type Summary } from './lib/stats';
 
@@ -24,9 +28,18 @@ export interface ScaleOptions {
   latencyMs: number;
   /** Samples of ps and info at each checkpoint. */
   samples: number;
+  /** Containers created one at a time at each checkpoint (create+start alone, own share). */
+  singleSamples: number;
   discovery: 'nodes' | 'file';
+  /** Simulated engines per simulator process (see ENGINES_PER_SIM_PROCESS). */
+  enginesPerSim?: number;
   healthyTimeoutMs: number;
+  /** Percentages of `containers` where the fill pauses to sample (30,000 is added when the fill passes it). */
   checkpoints: number[];
+  /** The concurrent-clients phase at the final size (skipped when undefined or clients = 0). */
+  clients?: ClientsOptions;
+  /** The event storm at the final size (skipped when undefined or seconds = 0). */
+  storm?: StormPhaseOptions;
   /** Starts the manager with --metrics-addr and samples GET /metrics at each checkpoint (swarm-ts only). */
   metrics?: boolean;
 }
@@ -56,6 +69,14 @@ export interface ScaleCheckpoint {
   infoCpuMs?: number;
   rssMB: number;
   cpuSec: number;
+  /** The manager's open file descriptors (its limit is in ScaleResult.fdLimit). */
+  fds: number;
+}
+
+/** One step of the run and its wall time. */
+export interface PhaseTime {
+  phase: string;
+  seconds: number;
 }
 
 export interface ScaleResult {
@@ -71,8 +92,29 @@ export interface ScaleResult {
   /** Manager RSS/CPU right after all engines became Healthy (no containers). */
   idle: { rssMB: number; cpuSec: number };
   checkpoints: ScaleCheckpoint[];
+  /** All containers over all concurrent fill segments / their summed time (probes and sampling excluded). */
+  fillRate: number;
+  clients?: ClientsResult;
+  storm?: StormResult;
+  /** Manager RSS max over the whole run (checkpoints and phases). */
+  rssMBMax: number;
+  /** The simulator host process at the end of the run (it must not be the bottleneck). */
+  sim: { rssMB: number; cpuSec: number };
+  phases: PhaseTime[];
+  /** Open-files limit of the manager and the most descriptors any simulator process held at the end of the fill. */
+  fdLimit: number;
+  simFdsMax: number;
   errors: { count: number; examples: string[] };
   aborted?: string;
+  /** Failures of the clients/storm phases (the rest of the run stands). */
+  phaseErrors: string[];
+}
+
+/** The fill levels to pause at: the given percentages, plus 30,000 containers when the fill passes it (issue 13's figure at 1,000 engines). */
+export function checkpointTargets(containers: number, percents: number[]): Array<{ percent: number; target: number }> {
+  const list = percents.map((percent) => ({ percent, target: Math.round((containers * percent) / 100) }));
+  if (containers > 30_000 && !list.some((c) => c.target === 30_000)) list.push({ percent: Math.round((30_000 / containers) * 1000) / 10, target: 30_000 });
+  return list.sort((a, b) => a.target - b.target);
 }
 
 const CONTAINER_BODY = { Image: 'busybox', Cmd: ['sleep', '86400'], Labels: { 'bench.swarm-ts': 'scale' } };
@@ -82,8 +124,18 @@ export async function runScale(label: string, command: string, options: ScaleOpt
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'swarm-bench-'));
   const discoveryFile = path.join(tmp, 'engines.txt');
   const phase = `scale ${label}`;
+  const phases: PhaseTime[] = [];
+  let phaseStart = Date.now();
+  const endPhase = (name: string): void => {
+    const now = Date.now();
+    const prev = phases.find((p) => p.phase === name);
+    if (prev) prev.seconds = Math.round((prev.seconds + (now - phaseStart) / 1000) * 10) / 10;
+    else phases.push({ phase: name, seconds: Math.round((now - phaseStart) / 100) / 10 });
+    phaseStart = now;
+  };
   progress.update(`${phase}: engines`, 0, `starting ${options.engines} simulated engines`);
-  const sims = await startSimHost(options.engines, options.latencyMs, discoveryFile);
+  const sims = await startSimHost(options.engines, options.latencyMs, discoveryFile, options.enginesPerSim);
+  endPhase('simulator start');
   let manager: RunningManager | undefined;
   try {
     const discovery = options.discovery === 'file' ? `file://${discoveryFile}` : `nodes://${sims.range}`;
@@ -93,7 +145,7 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     const result: ScaleResult = {
       manager: label, command, engines: options.engines, containers: options.containers, latencyMs: options.latencyMs,
       concurrency: options.concurrency, discovery, healthyMs: NaN, idle: { rssMB: NaN, cpuSec: NaN }, checkpoints: [],
-      errors: { count: 0, examples: [] },
+      fillRate: NaN, fdLimit: NaN, simFdsMax: NaN, rssMBMax: 0, sim: { rssMB: NaN, cpuSec: NaN }, phases, errors: { count: 0, examples: [] }, phaseErrors: [],
     };
     const m = manager;
     await waitAllHealthy(m.client, options.engines, options.healthyTimeoutMs, (h) =>
@@ -103,14 +155,16 @@ export async function runScale(label: string, command: string, options: ScaleOpt
     });
     result.healthyMs = Date.now() - m.startedAt;
     result.idle = pick(procStats(m.pid));
+    endPhase('manager start + all Healthy');
     progress.log(`${phase}: ${options.engines} engines Healthy after ${(result.healthyMs / 1000).toFixed(1)} s`);
 
     let created = 0;
     let attempts = 0;
-    for (const percent of options.checkpoints) {
-      const target = Math.round((options.containers * percent) / 100);
-      // The last `samples` containers of each step are created one at a time (the probe).
-      const fillTarget = Math.max(created, target - options.samples);
+    let filled = 0;
+    let fillMs = 0;
+    for (const { percent, target } of checkpointTargets(options.containers, options.checkpoints)) {
+      // The last `singleSamples` containers of each step are created one at a time (the probe).
+      const fillTarget = Math.max(created, target - options.singleSamples);
       const segment: number[] = [];
       const segmentStart = Date.now();
       const maxAttempts = Math.ceil(target * 1.02) + 50;
@@ -135,8 +189,11 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       };
       await Promise.all(Array.from({ length: options.concurrency }, worker));
       const fillSeconds = (Date.now() - segmentStart) / 1000;
+      filled += segment.length;
+      fillMs += Date.now() - segmentStart;
+      endPhase('fill (concurrent)');
       const probe: number[] = [];
-      for (let i = 0; created < target && i < options.samples * 2; i++) {
+      for (let i = 0; created < target && i < options.singleSamples * 2; i++) {
         try {
           probe.push(await createAndStart(m));
           created++;
@@ -144,8 +201,9 @@ export async function runScale(label: string, command: string, options: ScaleOpt
           result.errors.count++;
           if (result.errors.examples.length < MAX_ERROR_EXAMPLES) result.errors.examples.push((err as Error).message);
         }
-        progress.update(`${phase}: sample at ${percent}%`, probe.length / (options.samples * 3), `create+start one at a time`);
+        progress.update(`${phase}: sample at ${percent}%`, probe.length / (options.singleSamples * 3), `create+start one at a time`);
       }
+      endPhase('fill (one at a time)');
       if (created < target) {
         result.aborted = `fill stopped at ${created}/${target} containers after ${result.errors.count} errors (first: ${result.errors.examples[0] ?? 'none'})`;
         progress.log(`${phase}: ${result.aborted}`);
@@ -154,25 +212,59 @@ export async function runScale(label: string, command: string, options: ScaleOpt
         progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
       const scraped = metricsClient ? await sampleMetrics(metricsClient, options.samples, m.pid) : undefined;
+      endPhase('checkpoint sampling (ps, info, metrics)');
       const single = summarize(probe);
       const createStart = summarize(segment);
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
         singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
-        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)),
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)), fds: openFiles(m.pid).open,
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
           `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, ` +
           (scraped ? `/metrics p50 ${scraped.summary.p50} ms p99 ${scraped.summary.p99} ms (${scraped.kb} KB; manager CPU ${scraped.cpuMs} ms per scrape vs ${sampled.infoCpuMs} ms per info), ` : '') + `RSS ${procStats(m.pid).rssMB} MB`,
       );
+      result.rssMBMax = Math.max(result.rssMBMax, result.checkpoints[result.checkpoints.length - 1].rssMB);
       if (result.aborted) break;
     }
+    result.fillRate = Math.round(filled / Math.max(fillMs / 1000, 0.001));
+    result.fdLimit = openFiles(m.pid).limit;
+    result.simFdsMax = Math.max(...sims.pids.map((pid) => openFiles(pid).open));
+
+    if (!result.aborted && options.clients && options.clients.clients > 0 && options.clients.seconds > 0) {
+      progress.update(`${phase}: clients`, 0, `${options.clients.clients} clients for ${options.clients.seconds} s`);
+      try {
+        result.clients = await runClients(m, metricsClient, options.clients, (msg) => progress.log(`${phase}: ${msg}`));
+        result.rssMBMax = Math.max(result.rssMBMax, result.clients.manager.rssMBMax);
+        const c = result.clients;
+        progress.log(`${phase}: clients: /_ping p50 ${c.ping.p50} p99 ${c.ping.p99} max ${c.ping.max} ms; ps ${c.psPerSec}/s p50 ${c.ps.p50} ms; info ${c.infoPerSec}/s p50 ${c.info.p50} ms` + (c.loopLag ? `; manager loop lag max ${c.loopLag.max} ms` : ''));
+      } catch (err) {
+        result.phaseErrors.push(`clients: ${(err as Error).message}`);
+        progress.log(`${phase}: clients phase failed: ${(err as Error).message}`);
+      }
+      endPhase('concurrent clients');
+    }
+    if (!result.aborted && options.storm && options.storm.seconds > 0 && options.storm.rate > 0) {
+      progress.update(`${phase}: event storm`, 0, `${options.storm.rate} events/s per engine for ${options.storm.seconds} s`);
+      try {
+        result.storm = await runStormPhase(m, sims, options.storm, (msg) => progress.log(`${phase}: ${msg}`));
+        result.rssMBMax = Math.max(result.rssMBMax, result.storm.manager.rssMBMax);
+        const st = result.storm;
+        progress.log(`${phase}: storm: lag p50 ${st.lag.p50} p99 ${st.lag.p99} ms (${st.sampled} sampled, ${st.timeouts} timeouts); received ${st.received.join('/')} of ${st.emitted}`);
+      } catch (err) {
+        result.phaseErrors.push(`storm: ${(err as Error).message}`);
+        progress.log(`${phase}: storm phase failed: ${(err as Error).message}`);
+      }
+      endPhase('event storm');
+    }
+    result.sim = pick(procStats(sims.pids));
     return result;
   } finally {
     await manager?.stop();
     await sims.stop();
     rmSync(tmp, { recursive: true, force: true });
+    endPhase('stop');
   }
 }
 

@@ -274,6 +274,28 @@ export class SimEngine {
     throw new SimError(404, `No such container: ${ref}`);
   }
 
+  get containerCount(): number {
+    return this.containers.size;
+  }
+
+  /** IDs of the containers that are running or paused (what an event storm toggles). */
+  activeContainerIds(): string[] {
+    const ids: string[] = [];
+    for (const c of this.containers.values()) if (c.state === 'running' || c.state === 'paused') ids.push(c.id);
+    return ids;
+  }
+
+  /**
+   * Pauses a running container or unpauses a paused one, with dockerd's event; returns the new
+   * state, or undefined when the container is gone or not running (the storm skips it).
+   */
+  togglePause(id: string): 'running' | 'paused' | undefined {
+    const c = this.containers.get(id);
+    if (!c || (c.state !== 'running' && c.state !== 'paused')) return undefined;
+    this.pauseContainer(id, c.state === 'running');
+    return c.state;
+  }
+
   /** Returns false when the container was already running (dockerd answers 304). */
   startContainer(ref: string): boolean {
     const c = this.getContainer(ref);

@@ -17,9 +17,12 @@ export interface SimHostOptions {
   searchAttempts?: number;
   host?: string;
   latencyMs?: number;
-  /** Engine `i` is named `${namePrefix}${i}` (zero-padded to the width of count-1). */
+  /** Engine `i` is named `${namePrefix}${firstIndex + i}` (zero-padded to nameWidth, default the width of the last index). */
   namePrefix?: string;
-  /** Builds per-engine options beyond the name (labels, resources, images...). */
+  /** The global index of this host's first engine, when several hosts share one engine set. */
+  firstIndex?: number;
+  nameWidth?: number;
+  /** Builds per-engine options beyond the name (labels, resources, images...); gets the global index. */
   engineOptions?: (index: number) => Omit<SimEngineOptions, 'name'>;
 }
 
@@ -49,9 +52,10 @@ export class SimHost {
   /** Binds every port; on a busy port, releases the range and tries the next one. */
   async start(): Promise<void> {
     const { count } = this.options;
-    const width = String(Math.max(count - 1, 0)).length;
+    const first = this.options.firstIndex ?? 0;
+    const width = this.options.nameWidth ?? String(Math.max(first + count - 1, 0)).length;
     const prefix = this.options.namePrefix ?? 'sim-';
-    for (let i = 0; i < count; i++) {
+    for (let i = first; i < first + count; i++) {
       const extra = this.options.engineOptions?.(i) ?? {};
       this.engines.push(new SimEngine({ ...extra, name: `${prefix}${String(i).padStart(width, '0')}` }));
     }

@@ -2,13 +2,14 @@
  * CLI: host N simulated Docker engines in this process.
  *
  *   node dist/bench/sim/main.js --count 1000 --base-port 20000 --latency-ms 5 \
- *        [--discovery-file /tmp/engines.txt] [--json] [--search 20] [--images busybox:latest]
+ *        [--discovery-file /tmp/engines.txt] [--json] [--search 20] [--images busybox:latest] [--control]
  *
  * Prints one `host:port` per line (or, with --json, one JSON line describing the range), and
  * writes the same addresses to --discovery-file for `file://` discovery. Runs until SIGINT or
  * SIGTERM (or, with --exit-on-stdin-close, until its parent closes stdin).
  */
 import { writeFileSync } from 'node:fs';
+import { startControlServer } from './control';
 import { SimHost } from './host';
 
 interface SimCliOptions {
@@ -24,6 +25,9 @@ interface SimCliOptions {
   discoveryFile?: string;
   json: boolean;
   exitOnStdinClose: boolean;
+  control: boolean;
+  firstIndex: number;
+  nameWidth: number;
 }
 
 const USAGE = `Usage: node dist/bench/sim/main.js [options]
@@ -38,12 +42,16 @@ const USAGE = `Usage: node dist/bench/sim/main.js [options]
   --mem-gib G             MemTotal per engine in GiB (default 8)
   --discovery-file PATH   write one address per line (for file:// discovery)
   --json                  print one JSON line {basePort,count,host,addresses:"host:[a:b]"} instead of the list
-  --exit-on-stdin-close   exit when stdin ends (for use as a child process)`;
+  --exit-on-stdin-close   exit when stdin ends (for use as a child process)
+  --first-index I         this process hosts engines I..I+N-1 of a larger set (names, labels; default 0)
+  --name-width W          zero-pad engine numbers to W digits (default: the width of I+N-1)
+  --control               also open a control port (event storms, stats; see control.ts); with --json its
+                          number is the "controlPort" field`;
 
 function parseArgs(argv: string[]): SimCliOptions {
   const options: SimCliOptions = {
     count: 1, basePort: 20000, search: 1, host: '127.0.0.1', latencyMs: 0, namePrefix: 'sim-',
-    images: ['busybox:latest'], ncpu: 4, memGiB: 8, json: false, exitOnStdinClose: false,
+    images: ['busybox:latest'], ncpu: 4, memGiB: 8, json: false, exitOnStdinClose: false, control: false, firstIndex: 0, nameWidth: 0,
   };
   const number = (flag: string, value: string | undefined): number => {
     const n = Number(value);
@@ -66,6 +74,9 @@ function parseArgs(argv: string[]): SimCliOptions {
       case '--discovery-file': options.discoveryFile = value; i++; break;
       case '--json': options.json = true; break;
       case '--exit-on-stdin-close': options.exitOnStdinClose = true; break;
+      case '--control': options.control = true; break;
+      case '--first-index': options.firstIndex = number(flag, value); i++; break;
+      case '--name-width': options.nameWidth = number(flag, value); i++; break;
       case '-h': case '--help': process.stdout.write(USAGE + '\n'); process.exit(0); break;
       default: throw new Error(`unknown option ${flag}\n${USAGE}`);
     }
@@ -83,6 +94,8 @@ async function main(): Promise<void> {
     host: options.host,
     latencyMs: options.latencyMs,
     namePrefix: options.namePrefix,
+    firstIndex: options.firstIndex,
+    nameWidth: options.nameWidth || undefined,
     engineOptions: (i) => ({
       labels: ['sim=true', `zone=zone-${i % 4}`, `disk=${i % 2 === 0 ? 'ssd' : 'hdd'}`],
       ncpu: options.ncpu,
@@ -91,11 +104,12 @@ async function main(): Promise<void> {
     }),
   });
   await host.start();
+  const control = options.control ? await startControlServer(host.engines, options.host) : undefined;
   const addresses = host.addresses;
   if (options.discoveryFile) writeFileSync(options.discoveryFile, addresses.join('\n') + '\n');
   if (options.json) {
     const last = host.basePort + options.count - 1;
-    process.stdout.write(JSON.stringify({ pid: process.pid, host: options.host, basePort: host.basePort, count: options.count, range: `${options.host}:[${host.basePort}:${last}]` }) + '\n');
+    process.stdout.write(JSON.stringify({ pid: process.pid, host: options.host, basePort: host.basePort, count: options.count, range: `${options.host}:[${host.basePort}:${last}]`, controlPort: control?.port }) + '\n');
   } else {
     process.stdout.write(addresses.join('\n') + '\n');
   }
