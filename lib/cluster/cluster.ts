@@ -4,6 +4,7 @@
  * with network calls for reads.
  */
 import { ContainerIndex } from './container-index';
+import { Gate } from '../gate';
 import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
 import type { Discovery } from '../../discovery/discovery';
@@ -83,6 +84,13 @@ interface PendingCreate {
 }
 
 export { SWARM_ID_LABEL };
+
+/**
+ * Engines validated and loaded at once. At 5,000 engines, starting them all in one turn put
+ * ~40,000 requests in flight and the manager answered nothing (not even /_ping) for over a
+ * minute; a bounded pipeline brings them up at the same overall pace while requests get served.
+ */
+const validationGate = new Gate(64);
 
 export class Cluster {
   /** Every engine known from discovery, by address (pending ones included). */
@@ -192,13 +200,7 @@ export class Cluster {
   /** Pending engines are retried with exponential backoff (1s, 2s, 4s ... 30s). */
   private async validate(engine: Engine, attempt: number): Promise<void> {
     try {
-      await engine.validate();
-      const duplicate = [...this.engines.values()].find((e) => e !== engine && e.id === engine.id && e.status !== 'pending');
-      if (duplicate) throw new Error(`ID duplicated. ${engine.id} shared by this node ${engine.addr} and another node ${duplicate.addr}`);
-      await engine.start();
-      if (this.engines.get(engine.addr) !== engine) return engine.stop();
-      log.info(`Registered Engine ${engine.name} at ${engine.addr}`, { id: engine.id });
-      this.publishSwarmEvent(engine, 'engine_connect');
+      await validationGate.run(() => this.bringUp(engine));
     } catch (err) {
       if (this.engines.get(engine.addr) !== engine) return;
       engine.lastError = (err as Error).message;
@@ -208,6 +210,19 @@ export class Cluster {
       this.retryTimers.set(engine.addr, setTimeout(() => void this.validate(engine, attempt + 1), delay));
     }
   }
+
+  /** Validates and starts one engine (its first full load included). */
+  private async bringUp(engine: Engine): Promise<void> {
+    if (this.engines.get(engine.addr) !== engine) return;
+    await engine.validate();
+    const duplicate = [...this.engines.values()].find((e) => e !== engine && e.id === engine.id && e.status !== 'pending');
+    if (duplicate) throw new Error(`ID duplicated. ${engine.id} shared by this node ${engine.addr} and another node ${duplicate.addr}`);
+    await engine.start();
+    if (this.engines.get(engine.addr) !== engine) return engine.stop();
+    log.info(`Registered Engine ${engine.name} at ${engine.addr}`, { id: engine.id });
+    this.publishSwarmEvent(engine, 'engine_connect');
+  }
+
 
   async close(): Promise<void> {
     await this.discovery?.close();

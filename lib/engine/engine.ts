@@ -12,6 +12,7 @@ import { EngineClient, describeEngineError, isConnectionError, type JsonResponse
 import { ContainerStore } from './container-store';
 import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
+import { Gate } from '../gate';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
 
@@ -25,22 +26,6 @@ const DETAIL_CONCURRENCY = 4;
  * engine's containers starting and dying) details lag behind, but the state shown by `ps` does
  * not (it comes from the events), and the manager's CPU stays with the requests it serves.
  */
-class Gate {
-  private running = 0;
-  private readonly waiting: Array<() => void> = [];
-  constructor(private readonly limit: number) {}
-
-  async run<T>(task: () => Promise<T>): Promise<T> {
-    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
-    this.running++;
-    try {
-      return await task();
-    } finally {
-      this.running--;
-      this.waiting.shift()?.();
-    }
-  }
-}
 const detailGate = new Gate(32);
 
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
