@@ -232,7 +232,7 @@ export class Cluster {
 
   /** Validated engines (healthy or not), sorted by name. */
   validatedEngines(): Engine[] {
-    return [...this.engines.values()].filter((e) => e.status === 'healthy' || e.status === 'unhealthy');
+    return [...this.engines.values()].filter((e) => e.isValidated);
   }
 
   healthyEngines(): Engine[] {
@@ -288,7 +288,7 @@ export class Cluster {
    */
   findContainer(ref: string): ContainerRef | undefined {
     const owner = ref.length === 64 ? this.containerIndex.ownerOf(ref) : undefined;
-    const ownerRecord = owner && (owner.status === 'healthy' || owner.status === 'unhealthy') ? owner.containers.get(ref) : undefined;
+    const ownerRecord = owner?.isValidated ? owner.containers.get(ref) : undefined;
     if (owner && ownerRecord) return { engine: owner, container: ownerRecord };
     const engines = this.validatedEngines();
     for (const engine of engines) {
@@ -429,11 +429,10 @@ export class Cluster {
    * engine that became or stopped being validated rebuilds the list.
    */
   private currentNodes(): SchedulerNode[] {
-    const isValidated = (e: Engine): boolean => e.status === 'healthy' || e.status === 'unhealthy';
     let list = this.nodeList;
     if (list) {
       for (const engine of this.changedEngines) {
-        if (this.nodeIndex.has(engine) !== (isValidated(engine) && this.engines.get(engine.addr) === engine)) {
+        if (this.nodeIndex.has(engine) !== (engine.isValidated && this.engines.get(engine.addr) === engine)) {
           list = undefined;
           break;
         }
@@ -443,7 +442,7 @@ export class Cluster {
       list = [];
       this.nodeIndex.clear();
       for (const engine of this.engines.values()) {
-        if (!isValidated(engine)) continue;
+        if (!engine.isValidated) continue;
         this.nodeIndex.set(engine, list.length);
         list.push(this.snapshot(engine));
       }

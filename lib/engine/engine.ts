@@ -118,6 +118,11 @@ export class Engine extends EventEmitter {
     return this.status === 'healthy';
   }
 
+  /** Validated and not removed: healthy or unhealthy (its state is known and listed). */
+  get isValidated(): boolean {
+    return this.status === 'healthy' || this.status === 'unhealthy';
+  }
+
   /**
    * Reads /version and /info, pins the API version, checks resources. Throws on failure; the
    * engine stays pending (updateSpecs refuses an engine whose Docker ID changed).
@@ -421,7 +426,8 @@ export class Engine extends EventEmitter {
       this.staleIds.clear();
       void runLimited(ids, DETAIL_CONCURRENCY, (staleId) => detailGate.run(() => this.refreshContainer(staleId))).finally(() => {
         this.staleTimer = undefined;
-        if (this.staleIds.size > 0) this.refreshLater([...this.staleIds][0]);
+        const next = this.staleIds.values().next();
+        if (!next.done) this.refreshLater(next.value);
       });
     }, DETAIL_DELAY_MS);
   }
