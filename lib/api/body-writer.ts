@@ -18,6 +18,8 @@ import type { ServerResponse } from 'node:http';
 const CHUNK_BYTES = 256 * 1024;
 /** Chunks kept for reuse (4 MB): enough for a few concurrent listings; more are allocated and dropped. */
 const KEPT_CHUNKS = 16;
+/** Byte strings shorter than this are copied into the chunk; longer ones are written as they are. */
+const COPY_BELOW_BYTES = 16 * 1024;
 /** Work per event-loop turn across all producers before I/O gets its turn. */
 const SLICE_MS = 8;
 
@@ -87,7 +89,8 @@ function drive(): void {
 }
 
 export class BodyWriter {
-  private chunk = acquire();
+  /** Taken from the pool at the first append after a send: an idle `/events` stream holds none. */
+  private chunk?: Buffer;
   private used = 0;
   /** The last write was refused until 'drain'. */
   congested = false;
@@ -108,17 +111,21 @@ export class BodyWriter {
         return;
       }
     }
+    this.chunk ??= acquire();
     this.used += this.chunk.write(text, this.used);
   }
 
-  /** Appends bytes: copied when small, else sent as they are (after what is pending). */
+  /** Appends bytes: copied when small (a `docker ps` row), else sent as they are (after what is pending). */
   appendBytes(bytes: Buffer): void {
-    if (bytes.length <= CHUNK_BYTES - this.used && bytes.length < 16 * 1024) {
-      this.used += bytes.copy(this.chunk, this.used);
+    if (bytes.length >= COPY_BELOW_BYTES) {
+      this.send();
+      this.congested = !this.res.write(bytes) || this.congested;
       return;
     }
-    this.send();
-    this.congested = !this.res.write(bytes) || this.congested;
+    if (bytes.length > CHUNK_BYTES - this.used) this.send();
+    this.chunk ??= acquire();
+    this.chunk.set(bytes, this.used);
+    this.used += bytes.length;
   }
 
   /**
@@ -134,7 +141,6 @@ export class BodyWriter {
 
   end(): void {
     this.send();
-    release(this.chunk);
     this.res.end();
   }
 
@@ -155,12 +161,14 @@ export class BodyWriter {
     this.res.on('close', once);
   }
 
-  private send(): void {
-    if (this.used === 0) return;
+  /** Writes what was appended so far (a streamed body: a batch of `/events` lines). */
+  send(): void {
     const chunk = this.chunk;
+    if (!chunk) return;
+    this.chunk = undefined;
+    if (this.used === 0) return release(chunk);
     const ok = this.res.write(chunk.subarray(0, this.used), () => release(chunk));
     this.congested = !ok || this.congested;
-    this.chunk = acquire();
     this.used = 0;
   }
 }

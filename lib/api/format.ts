@@ -19,6 +19,38 @@ export function humanDuration(ms: number): string {
   return `${Math.floor(hours / 24 / 365)} years`;
 }
 
+/**
+ * How long humanDuration(ms) keeps its text, in ms (at least 1): until the next second below a
+ * minute, the next minute below an hour, then until the rounded hour changes (the day, week,
+ * month and year texts change only when the hours do, so this may be early, never late).
+ */
+export function humanDurationStableMs(ms: number): number {
+  if (!Number.isFinite(ms)) return 1000;
+  if (ms < 60_000) return 1000 - (ms % 1000);
+  if (ms < 3_600_000) return 60_000 - (ms % 60_000);
+  const hour = 3_600_000;
+  return Math.max(1, (Math.floor(ms / hour + 0.5) + 0.5) * hour - ms);
+}
+
+/** The time the Status text counts from, if it counts from one. */
+function statusReference(state: ContainerState): string | undefined {
+  if (state.running) return state.restarting && !state.paused ? state.finishedAt : state.startedAt;
+  if (state.status === 'removing' || state.status === 'dead') return undefined;
+  if (state.status === 'created' || !state.finishedAt || state.finishedAt.startsWith('0001-')) return undefined;
+  return state.finishedAt;
+}
+
+/**
+ * statusText and the time (ms since epoch) until which it stays exact, so `docker ps` can
+ * keep each row's Status and recompute it only when its text changes.
+ */
+export function statusTextUntil(state: ContainerState, now = Date.now()): { text: string; until: number } {
+  const text = statusText(state, now);
+  const reference = statusReference(state);
+  if (reference === undefined) return { text, until: Infinity };
+  return { text, until: now + humanDurationStableMs(Math.max(0, now - Date.parse(reference))) };
+}
+
 /** The `Status` column of `docker ps`, regenerated from cached state so it never goes stale. */
 export function statusText(state: ContainerState, now = Date.now()): string {
   const since = (iso: string): string => humanDuration(Math.max(0, now - Date.parse(iso)));

@@ -18,7 +18,15 @@ export interface OrderEntry {
   order: string;
   engine: Engine;
   id: string;
+  /** The container as its engine records it now (kept current by the engine's store). */
+  record: ContainerRecord;
   live: boolean;
+  /**
+   * A listing's cached rendering of this container (see api/routes/containers.ts), which checks
+   * itself against `record`: a slot here costs a listing nothing to find, where a map from
+   * record to rendering cost a lookup per row.
+   */
+  rendered?: object;
 }
 
 /** The entries at one moment: walk indexes length-1 .. 0 for newest first. */
@@ -40,7 +48,7 @@ export class ContainerIndex {
 
   add(engine: Engine, record: ContainerRecord): void {
     this.remove(engine, record.id);
-    const entry: OrderEntry = { order: record.createdOrder, engine, id: record.id, live: true };
+    const entry: OrderEntry = { order: record.createdOrder, engine, id: record.id, record, live: true };
     const last = this.entries[this.entries.length - 1];
     if (last && last.order > entry.order) this.sorted = false;
     this.entries.push(entry);
@@ -48,6 +56,12 @@ export class ContainerIndex {
     if (!ids) this.byEngine.set(engine, (ids = new Map()));
     ids.set(record.id, entry);
     this.owners.set(record.id, engine);
+  }
+
+  /** A container changed (same creation time, so the same place in the order). */
+  update(engine: Engine, record: ContainerRecord): void {
+    const entry = this.byEngine.get(engine)?.get(record.id);
+    if (entry) entry.record = record;
   }
 
   /** The engine holding the container with this full ID. */

@@ -7,10 +7,11 @@ import type { ContainerRecord } from './records';
  * service tasks) are indexed, so a loop that runs every second or on every event visits the
  * containers that carry the label, not all 150,000 of them.
  */
-/** Told when a container appears or goes, or its creation time changes (not on every state change). */
+/** Told when a container appears or goes (a change of creation time is a removal and an addition), and of every other change. */
 export interface ContainerStoreObserver {
   added(record: ContainerRecord): void;
   removed(record: ContainerRecord): void;
+  updated(record: ContainerRecord): void;
 }
 
 /** `docker info`'s split of an engine's containers. */
@@ -78,21 +79,26 @@ export class ContainerStore {
 
   set(record: ContainerRecord): void {
     const previous = this.records.get(record.id);
+    this.records.set(record.id, record);
     if (previous) this.counts[bucket(previous)]--;
     this.counts[bucket(record)]++;
-    if (previous && previous.name !== record.name && this.idByName.get(previous.name) === record.id) this.idByName.delete(previous.name);
-    this.records.set(record.id, record);
-    this.idByShortId.set(record.id.slice(0, 12), record.id);
-    if (record.name) this.idByName.set(record.name, record.id);
-    for (const [key, ids] of this.idsByLabel) {
-      if (record.labels[key] !== undefined) ids.add(record.id);
-      else ids.delete(record.id);
+    // A state change (the common case: an event) keeps the name and the labels object.
+    if (previous?.name !== record.name) {
+      if (previous && this.idByName.get(previous.name) === record.id) this.idByName.delete(previous.name);
+      if (record.name) this.idByName.set(record.name, record.id);
+    }
+    if (!previous) this.idByShortId.set(record.id.slice(0, 12), record.id);
+    if (previous?.labels !== record.labels) {
+      for (const [key, ids] of this.idsByLabel) {
+        if (record.labels[key] !== undefined) ids.add(record.id);
+        else ids.delete(record.id);
+      }
     }
     if (!previous) this.observer?.added(record);
     else if (previous.createdOrder !== record.createdOrder) {
       this.observer?.removed(previous);
       this.observer?.added(record);
-    }
+    } else this.observer?.updated(record);
   }
 
   delete(id: string): boolean {
