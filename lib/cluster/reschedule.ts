@@ -33,6 +33,8 @@ import { metrics } from '../metrics/registry';
 export { RESCHEDULE_LABEL };
 export const JOBS_DIR = 'docker/swarm/reschedule';
 const TICK_MS = 5000;
+/** How long engine events are gathered before the pass they ask for. */
+const EVENT_PASS_DELAY_MS = 100;
 /** Containers of a failed engine recreated at once (creates and starts in flight). */
 const RESCHEDULE_PARALLELISM = 8;
 
@@ -107,6 +109,7 @@ export class Rescheduler {
   private running = false;
   private again = false;
   private timer?: NodeJS.Timeout;
+  private soonTimer?: NodeJS.Timeout;
   private unsubscribe?: () => void;
   private readonly jobsDir: string;
 
@@ -116,11 +119,11 @@ export class Rescheduler {
 
   start(): void {
     this.unsubscribe = this.cluster.events.subscribe((event) => {
-      if (event.Type === 'swarm' && event.Action.startsWith('engine_')) this.trigger();
+      if (event.Type === 'swarm' && event.Action.startsWith('engine_')) this.triggerSoon();
       // Engines put a container's labels in its events' attributes: only a policy container's
       // creation needs a pass now (to read its config while its engine is up); the periodic
       // pass catches engines that leave labels out.
-      else if (event.Type === 'container' && event.Action === 'create' && event.Actor?.Attributes?.[RESCHEDULE_LABEL] !== undefined) this.trigger();
+      else if (event.Type === 'container' && event.Action === 'create' && event.Actor?.Attributes?.[RESCHEDULE_LABEL] !== undefined) this.triggerSoon();
     });
     this.role.on('change', this.onRoleChange);
     this.timer = setInterval(() => this.trigger(), TICK_MS);
@@ -132,11 +135,23 @@ export class Rescheduler {
     this.unsubscribe?.();
     this.role.off('change', this.onRoleChange);
     clearInterval(this.timer);
+    clearTimeout(this.soonTimer);
   }
 
   private readonly onRoleChange = (): void => {
     if (this.role.isPrimary()) this.trigger();
   };
+
+  /**
+   * A pass within EVENT_PASS_DELAY_MS, one for all the events meanwhile: a pass visits every
+   * engine, and 5,000 engines connecting at start-up asked for 5,000 passes.
+   */
+  private triggerSoon(): void {
+    this.soonTimer ??= setTimeout(() => {
+      this.soonTimer = undefined;
+      this.trigger();
+    }, EVENT_PASS_DELAY_MS);
+  }
 
   /** Runs a pass now, or right after the one in progress. */
   trigger(): void {

@@ -10,7 +10,7 @@ import split2 from 'split2';
 import type Dockerode from 'dockerode';
 import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
-import { containerFromInspect, createdOrder, type ContainerRecord, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { containerFromInspect, createdOrder, type ContainerRecord, type ContainerState, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
 import { Gate } from '../gate';
 import { log } from '../log';
@@ -391,17 +391,17 @@ export class Engine extends EventEmitter {
   private applyStateEvent(id: string, event: DockerEvent): boolean {
     const current = this.containers.get(id);
     if (!current) return false;
-    const at = event.timeNano ? new Date(Math.floor(event.timeNano / 1e6)).toISOString() : new Date().toISOString();
-    const attributes = event.Actor?.Attributes ?? {};
-    const state = { ...current.state };
-    let name = current.name;
     const action = event.Action;
-    if (action === 'start') Object.assign(state, { status: 'running', running: true, paused: false, restarting: false, startedAt: at, exitCode: 0 });
-    else if (action === 'die') Object.assign(state, { status: 'exited', running: false, paused: false, restarting: false, finishedAt: at, exitCode: Number(attributes.exitCode ?? 0) || 0 });
-    else if (action === 'pause') Object.assign(state, { status: 'paused', paused: true });
-    else if (action === 'unpause') Object.assign(state, { status: 'running', paused: false });
-    else if (action.startsWith('health_status')) state.health = action.slice(action.indexOf(':') + 1).trim();
-    else if (action === 'rename' && attributes.name) name = attributes.name.replace(/^\//, '');
+    let state: ContainerState = current.state;
+    let name = current.name;
+    if (action === 'pause') state = { ...state, status: 'paused', paused: true };
+    else if (action === 'unpause') state = { ...state, status: 'running', paused: false };
+    else if (action === 'start') state = { ...state, status: 'running', running: true, paused: false, restarting: false, startedAt: eventTime(event), exitCode: 0 };
+    else if (action === 'die') {
+      const exitCode = Number(event.Actor?.Attributes?.exitCode ?? 0) || 0;
+      state = { ...state, status: 'exited', running: false, paused: false, restarting: false, finishedAt: eventTime(event), exitCode };
+    } else if (action.startsWith('health_status')) state = { ...state, health: action.slice(action.indexOf(':') + 1).trim() };
+    else if (action === 'rename' && event.Actor?.Attributes?.name) name = event.Actor.Attributes.name.replace(/^\//, '');
     else return Engine.NO_STATE_ACTIONS.has(action);
     // observedAt: an inspect asked before this event may describe the state before it.
     this.containers.set({ ...current, name, state, observedAt: Date.now() });
@@ -588,6 +588,11 @@ export class Engine extends EventEmitter {
       this.scheduleRefresh();
     }, wait);
   }
+}
+
+/** When an event happened, as an RFC 3339 time (the engine's clock; the manager's if it gave none). */
+function eventTime(event: DockerEvent): string {
+  return new Date(event.timeNano ? Math.floor(event.timeNano / 1e6) : Date.now()).toISOString();
 }
 
 /** Runs `fn` over `items` with at most `limit` in flight. */
