@@ -1,36 +1,8 @@
 /** Text formats Docker users know: durations ("Up 5 minutes"), sizes ("2.053 GiB"), natural sort. */
 import type { ContainerState } from '../engine/records';
+import { humanDuration, humanDurationStableMs } from '../docker/human-duration';
 
-/** Docker's units.HumanDuration. */
-export function humanDuration(ms: number): string {
-  const seconds = Math.floor(ms / 1000);
-  if (seconds < 1) return 'Less than a second';
-  if (seconds === 1) return '1 second';
-  if (seconds < 60) return `${seconds} seconds`;
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes === 1) return 'About a minute';
-  if (minutes < 60) return `${minutes} minutes`;
-  const hours = Math.round(ms / 3_600_000);
-  if (hours === 1) return 'About an hour';
-  if (hours < 48) return `${hours} hours`;
-  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
-  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
-  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
-  return `${Math.floor(hours / 24 / 365)} years`;
-}
-
-/**
- * How long humanDuration(ms) keeps its text, in ms (at least 1): until the next second below a
- * minute, the next minute below an hour, then until the rounded hour changes (the day, week,
- * month and year texts change only when the hours do, so this may be early, never late).
- */
-export function humanDurationStableMs(ms: number): number {
-  if (!Number.isFinite(ms)) return 1000;
-  if (ms < 60_000) return 1000 - (ms % 1000);
-  if (ms < 3_600_000) return 60_000 - (ms % 60_000);
-  const hour = 3_600_000;
-  return Math.max(1, (Math.floor(ms / hour + 0.5) + 0.5) * hour - ms);
-}
+export { humanDuration };
 
 /** The time the Status text counts from, if it counts from one. */
 function statusReference(state: ContainerState): string | undefined {

@@ -10,7 +10,7 @@ import split2 from 'split2';
 import type Dockerode from 'dockerode';
 import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
-import { containerFromInspect, createdOrder, type ContainerRecord, type ContainerState, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
+import { containerFromInspect, containerFromSummary, createdOrder, type ContainerRecord, type ContainerState, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
 import { Gate } from '../gate';
 import { log } from '../log';
@@ -27,6 +27,22 @@ const DETAIL_CONCURRENCY = 4;
  * not (it comes from the events), and the manager's CPU stays with the requests it serves.
  */
 const detailGate = new Gate(32);
+
+/**
+ * Image ID -> nanosecond creation time, for all engines: an image ID names its content, so one
+ * inspect serves every engine that has it (5,000 engines with the same base image asked 5,000
+ * times at start-up). Bounded: the oldest entries go first, and cost one inspect if seen again.
+ */
+const imageCreated = new Map<string, string>();
+const IMAGE_CREATED_KEPT = 20_000;
+
+function rememberImageCreated(id: string, order: string): void {
+  imageCreated.set(id, order);
+  if (imageCreated.size > IMAGE_CREATED_KEPT) imageCreated.delete(imageCreated.keys().next().value as string);
+}
+
+/** Background inspects of containers first known from an engine's list (see refreshAll), across all engines. */
+const listedGate = new Gate(8);
 
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -92,6 +108,8 @@ export class Engine extends EventEmitter {
   /** An event subscription is open or being opened (see startEventMonitor). */
   private monitoring = false;
   private readonly inspecting = new Map<string, Promise<void>>();
+  /** Containers known from the engine's list only, waiting for their inspect (see refreshAll). */
+  private readonly listedOnly = new Set<string>();
   private readonly pendingLists = new Set<'images' | 'networks' | 'volumes'>();
   /** Containers whose details an event made stale, inspected together (see refreshLater). */
   private readonly staleIds = new Set<string>();
@@ -500,8 +518,13 @@ export class Engine extends EventEmitter {
         const info = await this.call(() => this.client.docker.getContainer(id).inspect());
         if (this.disowned.has(info.Id)) return;
         // An answer older than what the manager already recorded (a start it just made) is stale.
-        if ((this.containers.get(info.Id)?.observedAt ?? 0) > askedAt) return;
+        if ((this.containers.get(info.Id)?.observedAt ?? 0) > askedAt) {
+          // Still without its details (known from the list only): ask again.
+          if (this.listedOnly.has(info.Id)) this.refreshLater(info.Id);
+          return;
+        }
         this.containers.set(containerFromInspect(info, askedAt));
+        this.listedOnly.delete(info.Id);
         this.touch();
       } catch (err) {
         if ((err as { statusCode?: number }).statusCode === 404 && this.containers.delete(id)) this.touch();
@@ -515,19 +538,30 @@ export class Engine extends EventEmitter {
   }
 
   /**
-   * Full refresh: list containers and inspect the ones that are new or changed state (all of
-   * them when `full`), drop the vanished ones; then images, networks, volumes.
+   * Full refresh: list containers and inspect the ones that are new or changed state, drop the
+   * vanished ones; then images, networks, volumes.
+   *
+   * The first load (`firstLoad`) inspects nothing before the engine is usable: its containers
+   * are recorded from the list (containerFromSummary) and inspected in the background, a few
+   * at a time across all engines. At 5,000 engines / 150,000 containers, one inspect per
+   * container before an engine counted as healthy kept the last engines pending for two minutes.
    */
-  async refreshAll(full: boolean): Promise<void> {
+  async refreshAll(firstLoad: boolean): Promise<void> {
+    const listedAt = Date.now();
     const list = await this.call(() => this.client.docker.listContainers({ all: true }));
     const seen = new Set<string>();
     const toInspect: string[] = [];
+    const listed: string[] = [];
     for (const id of [...this.disowned]) if (!list.some((c) => c.Id === id)) this.disowned.delete(id);
     for (const summary of list) {
       if (this.disowned.has(summary.Id)) continue;
       seen.add(summary.Id);
       const known = this.containers.get(summary.Id);
-      if (full || !known || known.state.status !== summary.State) toInspect.push(summary.Id);
+      if (firstLoad && !known) {
+        this.containers.set(containerFromSummary(summary, listedAt));
+        this.listedOnly.add(summary.Id);
+        listed.push(summary.Id);
+      } else if (firstLoad || !known || known.state.status !== summary.State) toInspect.push(summary.Id);
     }
     for (const id of [...this.containers.keys()]) if (!seen.has(id)) this.containers.delete(id);
     // Two connections per engine at most: at 5,000 engines, 8 parallel inspects and 3 parallel
@@ -535,6 +569,20 @@ export class Engine extends EventEmitter {
     await runLimited(toInspect, 2, (id) => this.refreshContainer(id));
     for (const kind of ['images', 'networks', 'volumes'] as const) await this.refreshList(kind);
     this.touch();
+    if (listed.length > 0) this.inspectListed(listed);
+  }
+
+  /**
+   * Inspects, in the background, containers known only from the list: one at a time per engine,
+   * a few at a time across engines (listedGate), so the manager's CPU stays with the requests it
+   * serves; those an event already had inspected are skipped.
+   */
+  private inspectListed(ids: string[]): void {
+    void runLimited(ids, 1, (id) =>
+      listedGate.run(() => (this.stopped || !this.listedOnly.has(id) ? Promise.resolve() : this.refreshContainer(id))),
+    ).finally(() => {
+      for (const id of ids) this.listedOnly.delete(id);
+    });
   }
 
   async refreshList(kind: 'images' | 'networks' | 'volumes'): Promise<void> {
@@ -555,19 +603,14 @@ export class Engine extends EventEmitter {
     this.touch();
   }
 
-  /** Image ID -> nanosecond creation time (images are immutable: inspected once per ID). */
-  private readonly imageCreated = new Map<string, string>();
-
-  /** Sets createdOrder on each image, inspecting only images not seen before. */
+  /** Sets createdOrder on each image, inspecting only images no engine has shown before. */
   private async addImageCreationTimes(images: ImageRecord[]): Promise<void> {
-    const unknown = images.filter((i) => !this.imageCreated.has(i.Id)).map((i) => i.Id);
+    const unknown = images.filter((i) => !imageCreated.has(i.Id)).map((i) => i.Id);
     await runLimited(unknown, 4, async (id) => {
       const info = (await this.client.docker.getImage(id).inspect()) as { Created?: string };
-      if (info.Created) this.imageCreated.set(id, createdOrder(info.Created));
+      if (info.Created) rememberImageCreated(id, createdOrder(info.Created));
     });
-    const present = new Set(images.map((i) => i.Id));
-    for (const id of this.imageCreated.keys()) if (!present.has(id)) this.imageCreated.delete(id);
-    for (const image of images) image.createdOrder = this.imageCreated.get(image.Id);
+    for (const image of images) image.createdOrder = imageCreated.get(image.Id);
   }
 
   private scheduleRefresh(): void {

@@ -6,6 +6,7 @@
 import type Dockerode from 'dockerode';
 import type { PortBinding } from '../scheduler/node';
 import type { CreateBody } from '../docker-types';
+import { parseHumanDuration } from '../docker/human-duration';
 
 export interface ContainerState {
   status: string; // created | running | paused | restarting | removing | exited | dead
@@ -124,6 +125,12 @@ function listPorts(ports: Record<string, Array<{ HostIp: string; HostPort: strin
   return out;
 }
 
+/** The Command column as dockerd's list builds it: the path, then the arguments, those with a space in single quotes. */
+function listCommand(path: string, args: string[]): string {
+  if (args.length === 0) return path ?? '';
+  return `${path} ${args.map((a) => (a.includes(' ') ? `'${a}'` : a)).join(' ')}`;
+}
+
 export function containerFromInspect(info: Dockerode.ContainerInspectInfo, observedAt: number): ContainerRecord {
   const hc = (info.HostConfig ?? {}) as Dockerode.HostConfig & { NanoCpus?: number };
   const state = info.State;
@@ -134,7 +141,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, obser
     name: info.Name.replace(/^\//, ''),
     image: info.Config?.Image ?? '',
     imageId: info.Image,
-    command: [info.Path, ...(info.Args ?? [])].filter((s) => s !== undefined && s !== '').join(' '),
+    command: listCommand(info.Path, info.Args ?? []),
     created: toSeconds(info.Created),
     createdOrder: createdOrder(info.Created),
     isolation: String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase(),
@@ -162,6 +169,68 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, obser
     mounts: (info.Mounts ?? []).map((m) => ({ ...m })),
     execIds: (info as { ExecIDs?: string[] | null }).ExecIDs ?? [],
     observedAt,
+  };
+}
+
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/**
+ * A container as the engine's list shows it, before its inspect: what `docker ps`, `docker info`
+ * and the name and port checks need, so an engine is usable as soon as it is listed. The list
+ * has no resources (CPU shares, memory: 0 here until the inspect brings them), no exact start
+ * time (read back from the Status text: "Up 5 minutes" -> 5 minutes ago) and creation time to
+ * the second only.
+ */
+export function containerFromSummary(summary: Dockerode.ContainerInfo, listedAt: number): ContainerRecord {
+  const names = summary.Names ?? [];
+  // Links add names of the form /other/alias; the container's own has one slash.
+  const name = (names.find((n) => n.lastIndexOf('/') === 0) ?? names[0] ?? '').replace(/^\//, '');
+  const status = summary.Status ?? '';
+  const state = summary.State ?? '';
+  const exit = /^(?:Exited|Restarting) \((-?\d+)\) (.+) ago$/.exec(status);
+  const up = /^Up (.+?)(?: \((?:Paused|healthy|unhealthy|health: starting)\))?$/.exec(status);
+  const agoIso = (text: string | undefined): string => {
+    const ms = text === undefined ? NaN : parseHumanDuration(text);
+    return Number.isFinite(ms) ? new Date(listedAt - ms).toISOString() : ZERO_TIME;
+  };
+  const health = /\((healthy|unhealthy)\)$/.exec(status)?.[1] ?? (status.endsWith('(health: starting)') ? 'starting' : undefined);
+  const ports: ContainerPort[] = (summary.Ports ?? []).map((p) => (p.PublicPort ? { IP: p.IP, PrivatePort: p.PrivatePort, PublicPort: p.PublicPort, Type: p.Type } : { PrivatePort: p.PrivatePort, Type: p.Type }));
+  const portBindings: Record<string, PortBinding[]> = {};
+  for (const p of ports) if (p.PublicPort) (portBindings[`${p.PrivatePort}/${p.Type}`] ??= []).push({ HostIp: p.IP ?? '', HostPort: String(p.PublicPort) });
+  return {
+    id: summary.Id,
+    name,
+    image: summary.Image ?? '',
+    imageId: summary.ImageID ?? '',
+    command: summary.Command ?? '',
+    created: summary.Created ?? 0,
+    createdOrder: `${String(summary.Created ?? 0).padStart(12, '0')}.000000000`,
+    isolation: '',
+    labels: summary.Labels ?? {},
+    state: {
+      status: state,
+      running: state === 'running' || state === 'paused' || state === 'restarting',
+      paused: state === 'paused',
+      restarting: state === 'restarting',
+      exitCode: exit ? Number(exit[1]) : 0,
+      startedAt: up ? agoIso(up[1]) : ZERO_TIME,
+      finishedAt: exit ? agoIso(exit[2]) : ZERO_TIME,
+      health,
+    },
+    ports,
+    portBindings,
+    exposedPorts: [...new Set(ports.map((p) => `${p.PrivatePort}/${p.Type}`))],
+    networkMode: summary.HostConfig?.NetworkMode ?? 'default',
+    cpuShares: 0,
+    nanoCpus: 0,
+    memory: 0,
+    volumesFrom: [],
+    links: [],
+    networks: (summary.NetworkSettings?.Networks ?? {}) as Record<string, unknown>,
+    mounts: (summary.Mounts ?? []).map((m) => ({ ...m })),
+    execIds: [],
+    // Older than any answer: the inspect queued behind it always replaces it.
+    observedAt: 0,
   };
 }
 
