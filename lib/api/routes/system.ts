@@ -2,6 +2,9 @@
 import os from 'node:os';
 import type { ServerResponse } from 'node:http';
 import type { Cluster } from '../../cluster/cluster';
+import type { Engine } from '../../engine/engine';
+import type { ImageRecord } from '../../engine/records';
+import type { SchedulerNode } from '../../scheduler/node';
 import type { DockerEvent } from '../../engine/engine';
 import { FilterArgs } from '../../docker/filter-args';
 import { compileEventFilter } from '../filters/events';
@@ -71,41 +74,103 @@ function version(ctx: RequestContext, info: ManagerInfo): void {
   });
 }
 
-/** `docker info`: cluster totals plus classic's per-node SystemStatus block (reference §5.4). */
-export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string, unknown> {
-  const engines = [...cluster.engines.values()].sort((a, b) => naturalCompare(a.name || '(unknown)', b.name || '(unknown)'));
+/** One engine's SystemStatus lines as JSON array elements, and what they were made from. */
+interface EngineStatusJson {
+  key: string;
+  json: string;
+}
+
+/**
+ * Kept per engine while nothing its lines show changes: at 5,000 engines a `docker info` during
+ * a fill (some engine changes between any two requests) re-rendered 50,000 lines each time.
+ */
+const engineStatusCache = new WeakMap<Engine, EngineStatusJson>();
+
+/** Tagged images per image list (lists are replaced, never changed). */
+const taggedImageCounts = new WeakMap<ImageRecord[], number>();
+
+function taggedImages(images: ImageRecord[]): number {
+  let count = taggedImageCounts.get(images);
+  if (count === undefined) {
+    count = images.filter((i) => (i.RepoTags ?? []).some((t) => t !== '<none>:<none>')).length;
+    taggedImageCounts.set(images, count);
+  }
+  return count;
+}
+
+/** An engine's lines of classic's SystemStatus block (reference §5.4), serialised. */
+function engineStatusJson(engine: Engine, node: SchedulerNode | undefined): string {
+  const key = `${engine.generation}|${engine.updatedAt.getTime()}|${engine.status}|${engine.name}|${engine.lastError}|${node?.usedCpus}|${node?.totalCpus}|${node?.usedMemory}|${node?.totalMemory}`;
+  const cached = engineStatusCache.get(engine);
+  if (cached?.key === key) return cached.json;
+  const { running: r, paused: p, stopped: s } = engine.containers.counts;
+  const lines: Array<[string, string]> = [
+    [` ${engine.name || '(unknown)'}`, engine.addr],
+    ['  └ ID', engine.id || ''],
+    ['  └ Status', capitalize(engine.status)],
+    ['  └ Containers', engine.isHealthy ? `${engine.containers.size} (${r} Running, ${p} Paused, ${s} Stopped)` : String(engine.containers.size)],
+    ['  └ Reserved CPUs', `${formatCpus(node?.usedCpus ?? 0)} / ${formatCpus(node?.totalCpus ?? 0)}`],
+    ['  └ Reserved Memory', `${bytesSize(node?.usedMemory ?? 0)} / ${bytesSize(node?.totalMemory ?? 0)}`],
+    ['  └ Labels', Object.entries(engine.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ')],
+  ];
+  if (engine.lastError) lines.push(['  └ Error', engine.lastError]);
+  lines.push(['  └ UpdatedAt', engine.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
+  lines.push(['  └ ServerVersion', engine.serverVersion]);
+  const json = JSON.stringify(lines).slice(1, -1);
+  engineStatusCache.set(engine, { key, json });
+  return json;
+}
+
+/** Engines in natural name order, kept while no engine joins, leaves or is renamed. */
+let sortedEngines: { engines: Engine[]; names: string[] } | undefined;
+
+function enginesByName(cluster: Cluster): Engine[] {
+  const all = [...cluster.engines.values()];
+  const name = (e: Engine): string => e.name || '(unknown)';
+  const cached = sortedEngines;
+  if (cached && cached.engines.length === all.length && cached.engines.every((e, i) => cluster.engines.get(e.addr) === e && name(e) === cached.names[i])) return cached.engines;
+  const engines = all.sort((a, b) => naturalCompare(name(a), name(b)));
+  sortedEngines = { engines, names: engines.map(name) };
+  return engines;
+}
+
+/** Where the serialised SystemStatus array goes in clusterInfo's body. */
+export const SYSTEM_STATUS_SLOT = '"SystemStatus":"\\u0000"';
+
+/**
+ * `docker info`: cluster totals plus classic's per-node SystemStatus block (reference §5.4).
+ * SystemStatus is given apart, serialised (`systemStatus`), and the body holds a placeholder
+ * for it (SYSTEM_STATUS_SLOT): each engine's lines are kept serialised (see engineStatusJson).
+ */
+export function clusterInfo(cluster: Cluster, info: ManagerInfo): { body: Record<string, unknown>; systemStatus: string } {
+  const engines = enginesByName(cluster);
   const role = info.role();
-  const status: Array<[string, string]> = [['Role', role.role]];
-  if (role.primary) status.push(['Primary', role.primary]);
+  const head: Array<[string, string]> = [['Role', role.role]];
+  if (role.primary) head.push(['Primary', role.primary]);
   const policy = cluster.placementPolicy();
-  status.push(['Strategy', policy.strategy], ['Filters', policy.filters.join(', ')], ['Nodes', String(engines.length)]);
+  head.push(['Strategy', policy.strategy], ['Filters', policy.filters.join(', ')], ['Nodes', String(engines.length)]);
+  const parts = [JSON.stringify(head).slice(1, -1)];
   const nodes = new Map(cluster.nodes().map((n) => [n.id, n]));
   let containers = 0, running = 0, paused = 0, stopped = 0, images = 0, ncpu = 0, mem = 0;
   for (const engine of engines) {
     const { running: r, paused: p, stopped: s } = engine.containers.counts;
     const node = engine.status === 'pending' ? undefined : nodes.get(engine.id);
-    status.push([` ${engine.name || '(unknown)'}`, engine.addr]);
-    status.push(['  └ ID', engine.id || '']);
-    status.push(['  └ Status', capitalize(engine.status)]);
-    status.push(['  └ Containers', engine.isHealthy ? `${engine.containers.size} (${r} Running, ${p} Paused, ${s} Stopped)` : String(engine.containers.size)]);
-    status.push(['  └ Reserved CPUs', `${formatCpus(node?.usedCpus ?? 0)} / ${formatCpus(node?.totalCpus ?? 0)}`]);
-    status.push(['  └ Reserved Memory', `${bytesSize(node?.usedMemory ?? 0)} / ${bytesSize(node?.totalMemory ?? 0)}`]);
-    status.push(['  └ Labels', Object.entries(engine.labels).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ')]);
-    if (engine.lastError) status.push(['  └ Error', engine.lastError]);
-    status.push(['  └ UpdatedAt', engine.updatedAt.toISOString().replace(/\.\d+Z$/, 'Z')]);
-    status.push(['  └ ServerVersion', engine.serverVersion]);
+    parts.push(engineStatusJson(engine, node));
     if (engine.status !== 'pending') {
       containers += engine.containers.size;
       running += r;
       paused += p;
       stopped += s;
-      images += engine.images.filter((i) => (i.RepoTags ?? []).some((t) => t !== '<none>:<none>')).length;
+      images += taggedImages(engine.images);
       ncpu += node?.totalCpus ?? 0;
       mem += node?.totalMemory ?? 0;
     }
   }
+  const status: Array<[string, string]> = [];
   if (cluster.discoveryError) status.push(['Discovery Error', cluster.discoveryError]);
-  return {
+  if (status.length > 0) parts.push(JSON.stringify(status).slice(1, -1));
+  const systemStatus = `[${parts.join(',')}]`;
+  const body = {
     ID: `swarm-ts:${os.hostname()}`,
     Containers: containers,
     ContainersRunning: running,
@@ -114,7 +179,7 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
     Images: images,
     Driver: '',
     DriverStatus: [],
-    SystemStatus: status,
+    SystemStatus: '\u0000',
     Plugins: { Volume: [], Network: [], Authorization: null, Log: [] },
     MemoryLimit: true,
     SwapLimit: true,
@@ -156,6 +221,7 @@ export function clusterInfo(cluster: Cluster, info: ManagerInfo): Record<string,
     SecurityOptions: [],
     Warnings: cluster.discoveryError ? [`WARNING: discovery is unreachable: ${cluster.discoveryError}`] : [],
   };
+  return { body, systemStatus };
 }
 
 /** Docker reports Go's architecture names. */
@@ -269,7 +335,8 @@ function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) 
     const role = info.role();
     const key = `${generations}|${cluster.engines.size}|${role.role}|${role.primary ?? ''}|${cluster.discoveryError}`;
     if (cached?.key !== key) {
-      const json = JSON.stringify({ ...clusterInfo(cluster, info), SystemTime: '\u0000' });
+      const { body, systemStatus } = clusterInfo(cluster, info);
+      const json = JSON.stringify({ ...body, SystemTime: '\u0000' }).replace(SYSTEM_STATUS_SLOT, () => `"SystemStatus":${systemStatus}`);
       const at = json.indexOf(TIME_SLOT);
       cached = { key, head: Buffer.from(json.slice(0, at)), tail: Buffer.from(json.slice(at + TIME_SLOT.length)) };
     }
