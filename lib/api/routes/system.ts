@@ -2,10 +2,9 @@
 import os from 'node:os';
 import type { ServerResponse } from 'node:http';
 import type { Cluster } from '../../cluster/cluster';
-import type { Engine } from '../../engine/engine';
 import type { ImageRecord } from '../../engine/records';
 import type { SchedulerNode } from '../../scheduler/node';
-import type { DockerEvent } from '../../engine/engine';
+import type { DockerEvent, Engine } from '../../engine/engine';
 import { FilterArgs } from '../../docker/filter-args';
 import { compileEventFilter } from '../filters/events';
 import { ApiError, badRequest, sendJson } from '../errors';
@@ -135,7 +134,7 @@ function enginesByName(cluster: Cluster): Engine[] {
 }
 
 /** Where the serialised SystemStatus array goes in clusterInfo's body. */
-export const SYSTEM_STATUS_SLOT = '"SystemStatus":"\\u0000"';
+const SYSTEM_STATUS_SLOT = '"SystemStatus":"\\u0000"';
 
 /**
  * `docker info`: cluster totals plus classic's per-node SystemStatus block (reference §5.4).
