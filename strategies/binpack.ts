@@ -1,7 +1,7 @@
 import type { Strategy } from '../lib/scheduler/strategy';
 import type { SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
-import { weighNodes } from './weigh';
+import { rankByWeight } from './weigh';
 
 /** Health counts for the node: healthier nodes get a higher (better) weight. */
 export const BINPACK_HEALTH_FACTOR = 10;
@@ -14,8 +14,6 @@ export class BinpackStrategy implements Strategy {
   readonly name = 'binpack';
 
   rank(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
-    return weighNodes(request, nodes, BINPACK_HEALTH_FACTOR)
-      .sort((a, b) => b.weight - a.weight || b.node.containers.length - a.node.containers.length)
-      .map((w) => w.node);
+    return rankByWeight(request, nodes, BINPACK_HEALTH_FACTOR, 'heaviest-first');
   }
 }

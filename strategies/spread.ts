@@ -1,7 +1,7 @@
 import type { Strategy } from '../lib/scheduler/strategy';
 import type { SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
-import { weighNodes } from './weigh';
+import { rankByWeight } from './weigh';
 
 /** Health weighs against the node: healthier nodes get a lower (better) weight. */
 export const SPREAD_HEALTH_FACTOR = -10;
@@ -14,8 +14,6 @@ export class SpreadStrategy implements Strategy {
   readonly name = 'spread';
 
   rank(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
-    return weighNodes(request, nodes, SPREAD_HEALTH_FACTOR)
-      .sort((a, b) => a.weight - b.weight || a.node.containers.length - b.node.containers.length)
-      .map((w) => w.node);
+    return rankByWeight(request, nodes, SPREAD_HEALTH_FACTOR, 'lightest-first');
   }
 }

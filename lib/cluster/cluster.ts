@@ -19,6 +19,7 @@ import type { PlacementRequest } from '../scheduler/request';
 import type { CreateBody } from '../docker-types';
 import type { NodeContainer, NodeImage, SchedulerNode } from '../scheduler/node';
 import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/resources';
+import { countFacts, listFacts, replaceInFacts, withFacts } from '../scheduler/node-list';
 import type { SchedulerOptions } from '../scheduler/options';
 import { ApiError } from '../errors';
 import { log } from '../log';
@@ -64,8 +65,13 @@ export function placementExpressions(request: PlacementRequest): string[] {
 
 /** Where something new should go: see Cluster.place. */
 export interface Placement {
-  /** Candidate engines, best first; never empty. */
-  engines: Engine[];
+  /** The engine ranked first. */
+  engine: Engine;
+  /**
+   * Every candidate engine, best first (what create retries walk). Mapped when asked: at 5,000
+   * engines, mapping every ranked node to its engine on each placement cost more than ranking.
+   */
+  candidates(): Engine[];
   /** What the scheduler was asked (resources, ports, expressions), for reservations. */
   request: PlacementRequest;
   /** The create body with swarm's env expressions moved into com.docker.swarm.* labels. */
@@ -368,7 +374,7 @@ export class Cluster {
    * injected scheduler's filters and strategy rank the validated engines, counting the
    * resources and names of creates in flight (see `reserve`).
    *
-   * Returns the candidates, best first (never empty). Throws the scheduler's errors, which carry
+   * Returns the best engine and, on demand, all candidates best first. Throws the scheduler's errors, which carry
    * an HTTP status: 400 for a malformed expression, 503 when no engine is available, and
    * "Unable to find a node that satisfies the following conditions ..." when none fits.
    */
@@ -398,13 +404,9 @@ export class Cluster {
       else if ((err as { status?: number }).status === 503) metrics.placementRefusals.inc({ filter: 'none' });
       throw err;
     }
-    const engines: Engine[] = [];
-    for (const node of ranked) {
-      const engine = this.engines.get(node.addr);
-      if (engine) engines.push(engine);
-    }
-    if (engines.length === 0) throw new ApiError(503, 'No nodes available in the cluster');
-    return { engines, request, body };
+    // Nodes are snapshots of the current engines, taken synchronously above: each has its engine.
+    const engineOf = (node: SchedulerNode): Engine => this.engines.get(node.addr) as Engine;
+    return { engine: engineOf(ranked[0]), candidates: () => ranked.map(engineOf), request, body };
   }
 
   /** Scheduler snapshots of validated engines, with creates in flight added to their node. */
@@ -417,7 +419,8 @@ export class Cluster {
       if (extra) extra.push(p.container);
       else pendingByEngine.set(p.engine, [p.container]);
     }
-    const out = list.slice();
+    // Creates in flight change containers and reservations only, never health or labels.
+    const out = withFacts(list.slice(), listFacts(list) ?? countFacts(list));
     for (const [engine, extra] of pendingByEngine) {
       const i = this.nodeIndex.get(engine);
       if (i === undefined) continue;
@@ -435,7 +438,8 @@ export class Cluster {
   /**
    * The cached snapshot list, brought up to date: engines that changed since the last call are
    * re-snapshotted in place (a new array, so lists handed out earlier stay as they were); an
-   * engine that became or stopped being validated rebuilds the list.
+   * engine that became or stopped being validated rebuilds the list. The list's facts
+   * (lib/scheduler/node-list.ts) are kept along, node by node.
    */
   private currentNodes(): SchedulerNode[] {
     let list = this.nodeList;
@@ -455,12 +459,18 @@ export class Cluster {
         this.nodeIndex.set(engine, list.length);
         list.push(this.snapshot(engine));
       }
+      withFacts(list, countFacts(list));
     } else if (this.changedEngines.size > 0) {
+      const before = list;
+      let facts = listFacts(before) ?? countFacts(before);
       list = list.slice();
       for (const engine of this.changedEngines) {
         const i = this.nodeIndex.get(engine);
-        if (i !== undefined) list[i] = this.snapshot(engine);
+        if (i === undefined) continue;
+        list[i] = this.snapshot(engine);
+        facts = replaceInFacts(facts, before[i], list[i]);
       }
+      withFacts(list, facts);
     }
     this.changedEngines.clear();
     this.nodeList = list;

@@ -52,13 +52,14 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   }
   const bareName = name?.replace(/^\//, '');
   if (bareName) cluster.assertNameFree(bareName);
-  const pin = networkPin(cluster.healthyEngines(), input);
-  const { engines: candidates, request, body } = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines, onExpressions: options.onExpressions, candidates: options.candidates });
+  const pin = networkPin(() => cluster.healthyEngines(), input);
+  const placement = cluster.place(pin.body, { name: bareName, exclude: options.exclude, near: pin.engines, onExpressions: options.onExpressions, candidates: options.candidates });
+  const { request, body } = placement;
   const labels = body.Labels as Record<string, string>;
   if (!labels[SWARM_ID_LABEL]) labels[SWARM_ID_LABEL] = cluster.newSwarmId();
   const nodePinned = hasHardNodeConstraint(request);
 
-  const attempts = [candidates[0]];
+  const attempts = [placement.engine];
   let lastError: ApiError | undefined;
   let triedImage = false;
   for (let attempt = 0; attempt < attempts.length; attempt++) {
@@ -90,14 +91,14 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
         const next = await whereImageIs(cluster, engine, request, { spec: pin.body, name: bareName, exclude: options.exclude, pinnedTo: pin.engines, nodePinned, auth: headers['x-registry-auth'] });
         if (next) attempts.push(next);
       } else if (attempts.length <= cluster.options.scheduler.createRetry) {
-        const next = candidates.find((n) => !attempts.includes(n)) ?? candidates[0];
+        const next = placement.candidates().find((n) => !attempts.includes(n)) ?? placement.engine;
         log.warn(`Failed to create container: ${message}, retrying`, { node: engine.name });
         attempts.push(next);
       }
     } catch (err) {
       if (err instanceof ApiError) throw err;
       lastError = new ApiError(500, `Error from engine ${engine.name} (${engine.addr}): ${(err as Error).message}`);
-      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(candidates.find((n) => !attempts.includes(n)) ?? engine);
+      if (attempts.length <= cluster.options.scheduler.createRetry) attempts.push(placement.candidates().find((n) => !attempts.includes(n)) ?? engine);
     } finally {
       release();
     }

@@ -44,7 +44,7 @@ export async function whereImageIs(cluster: Cluster, engine: Engine, request: Pl
     return undefined;
   }
   try {
-    return cluster.place(options.spec, { name: options.name, exclude: options.exclude, affinities: [`image==${request.image}`] }).engines[0];
+    return cluster.place(options.spec, { name: options.name, exclude: options.exclude, affinities: [`image==${request.image}`] }).engine;
   } catch {
     return undefined;
   }

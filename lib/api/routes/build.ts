@@ -27,7 +27,7 @@ function build(cluster: Cluster, ctx: RequestContext): void {
   // The CLI splits "constraint:disk==ssd" at its first "=": key "constraint:disk", value "=ssd".
   const env = Object.entries(buildArgs).filter(([key]) => PLACEMENT_ARG.test(key)).map(([key, value]) => `${key}=${value}`);
   const memory = Number(ctx.query.get('memory') ?? 0);
-  const engine = cluster.place({ Image: '', Env: env, HostConfig: { Memory: Number.isFinite(memory) ? memory : 0 } }).engines[0];
+  const engine = cluster.place({ Image: '', Env: env, HostConfig: { Memory: Number.isFinite(memory) ? memory : 0 } }).engine;
   const remaining = Object.fromEntries(Object.entries(buildArgs).filter(([key]) => !PLACEMENT_ARG.test(key)));
   if (raw) ctx.query.set('buildargs', JSON.stringify(remaining));
   forward(ctx, engine, '/build', { beforeEnd: () => engine.refreshList('images') });

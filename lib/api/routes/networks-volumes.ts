@@ -91,7 +91,7 @@ async function createNetwork(cluster: Cluster, ctx: RequestContext): Promise<voi
   if (typeof body.Name !== 'string' || !body.Name) throw badRequest('network name is required');
   noteAudit(ctx.req, { object: body.Name });
   const pinned = pinnedEngine(cluster, body.Name);
-  const target = pinned.engine ?? cluster.place({}).engines[0];
+  const target = pinned.engine ?? cluster.place({}).engine;
   noteAudit(ctx.req, { engine: target.name });
   const response = ensureOk(await target.request('POST', '/networks/create', { body: { ...body, Name: pinned.name }, apiVersion: ctx.apiVersion }));
   await target.refreshList('networks').catch(() => undefined);
@@ -162,7 +162,7 @@ function volumeEngines(cluster: Cluster, labels: unknown): Engine[] {
   if (!Array.isArray(whitelists) || !whitelists.every((w) => typeof w === 'string')) {
     throw badRequest(`${WHITELISTS_LABEL} must be a JSON array of expressions, e.g. ["node==node-1|node-2"], got ${String(raw)}`);
   }
-  return cluster.place({ Labels: { [WHITELISTS_LABEL]: JSON.stringify(whitelists) } }).engines.filter((e) => e.isHealthy);
+  return cluster.place({ Labels: { [WHITELISTS_LABEL]: JSON.stringify(whitelists) } }).candidates().filter((e) => e.isHealthy);
 }
 
 async function removeVolume(cluster: Cluster, ctx: RequestContext): Promise<void> {

@@ -19,21 +19,21 @@ describe('networks across engines (networkPin)', function () {
   after(() => all.forEach((e) => e.stop()));
 
   it('pins to the engine holding a local network and rewrites node/name to the bare name', function () {
-    const pin = networkPin(all, { Image: 'busybox', HostConfig: { NetworkMode: 'node-1/backend' }, NetworkingConfig: { EndpointsConfig: { 'node-1/backend': { Aliases: ['web'] } } } });
+    const pin = networkPin(() => all, { Image: 'busybox', HostConfig: { NetworkMode: 'node-1/backend' }, NetworkingConfig: { EndpointsConfig: { 'node-1/backend': { Aliases: ['web'] } } } });
     assert.deepEqual(pin.engines, [n1]);
     assert.equal(pin.body.HostConfig?.NetworkMode, 'backend');
     assert.deepEqual(pin.body.NetworkingConfig, { EndpointsConfig: { backend: { Aliases: ['web'] } } });
   });
 
   it('a bare name held by several engines allows each of them; built-in modes and global networks pin nothing', function () {
-    assert.deepEqual(networkPin(all, { HostConfig: { NetworkMode: 'shared' } }).engines, [n0, n2]);
+    assert.deepEqual(networkPin(() => all, { HostConfig: { NetworkMode: 'shared' } }).engines, [n0, n2]);
     for (const mode of ['default', 'bridge', 'host', 'none', 'container:abc', 'overlay1', 'unknown-net']) {
-      assert.equal(networkPin(all, { HostConfig: { NetworkMode: mode } }).engines, undefined, mode);
+      assert.equal(networkPin(() => all, { HostConfig: { NetworkMode: mode } }).engines, undefined, mode);
     }
   });
 
   it('several networks: the engines holding all of them', function () {
-    const pin = networkPin(all, { HostConfig: { NetworkMode: 'shared' }, NetworkingConfig: { EndpointsConfig: { 'node-2/shared': {} } } });
+    const pin = networkPin(() => all, { HostConfig: { NetworkMode: 'shared' }, NetworkingConfig: { EndpointsConfig: { 'node-2/shared': {} } } });
     assert.deepEqual(pin.engines, [n2]);
   });
 

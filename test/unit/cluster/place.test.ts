@@ -30,7 +30,8 @@ function fakeEngine(c: Cluster, addr: string): Engine {
 describe('Cluster.place', () => {
   it('ranks the engines that satisfy the constraints, moving env expressions into labels', () => {
     const placement = cluster().place({ Image: 'busybox', Env: ['constraint:disk==hdd', 'A=1'] });
-    assert.deepEqual(placement.engines.map((e) => e.name).sort(), ['node-1', 'node-2']);
+    assert.deepEqual(placement.candidates().map((e) => e.name).sort(), ['node-1', 'node-2']);
+    assert.equal(placement.engine, placement.candidates()[0]);
     assert.deepEqual(placement.body.Env, ['A=1']);
     assert.equal(placement.body.Labels?.['com.docker.swarm.constraints'], '["disk==hdd"]');
     assert.deepEqual(placement.request.constraints, ['disk==hdd']);
@@ -40,7 +41,7 @@ describe('Cluster.place', () => {
     const c = cluster();
     const ssd = [...c.engines.values()].find((e) => e.name === 'node-0') as Engine;
     assert.throws(() => c.place({ Env: ['constraint:disk==ssd'] }, { exclude: new Set([ssd]) }), /Unable to find a node that satisfies the following conditions/);
-    assert.deepEqual(c.place({}, { exclude: new Set([ssd]) }).engines.map((e) => e.name).sort(), ['node-1', 'node-2']);
+    assert.deepEqual(c.place({}, { exclude: new Set([ssd]) }).candidates().map((e) => e.name).sort(), ['node-1', 'node-2']);
   });
 
   it('reports the strategy and filters it actually uses (binpacking is binpack)', () => {

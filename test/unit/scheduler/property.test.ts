@@ -10,6 +10,7 @@ import { SchedulerError } from '../../../lib/scheduler/filter';
 import type { SchedulerNode } from '../../../lib/scheduler/node';
 import type { PlacementRequest } from '../../../lib/scheduler/request';
 import { Scheduler } from '../../../lib/scheduler/scheduler';
+import { countFacts, withFacts } from '../../../lib/scheduler/node-list';
 import { BinpackStrategy } from '../../../strategies/binpack';
 import { SpreadStrategy } from '../../../strategies/spread';
 import { container, node, request, seededRandom } from './fixtures';
@@ -42,7 +43,7 @@ function randomCluster(random: Random): SchedulerNode[] {
     const containers = Array.from({ length: int(random, 4) }, (_, k) => container({ id: `${i}${k}`.padEnd(64, '0'), names: [`c${int(random, 12)}`] }));
     return node(`n${i}`, {
       id: `ID${i}|10.0.0.${i}:2375`,
-      labels: { zone: pick(random, ZONES), disk: pick(random, ['ssd', 'hdd']) },
+      labels: { zone: pick(random, ZONES), disk: pick(random, ['ssd', 'hdd']), ...(random() < 0.2 ? { containerslots: String(int(random, 4)) } : {}) },
       totalCpus, totalMemory,
       usedCpus: int(random, totalCpus + 1), usedMemory: int(random, totalMemory / GiB + 1) * GiB,
       healthIndicator: random() < 0.1 ? 0 : pick(random, [100, 100, 100, 66, 33]),
@@ -90,6 +91,8 @@ function randomRequest(random: Random, withSoft: boolean): { request: PlacementR
 }
 
 function fitsOracle(r: PlacementRequest, n: SchedulerNode): boolean {
+  const slots = n.labels.containerslots;
+  if (slots !== undefined && n.containers.length >= Number(slots)) return false;
   return (r.cpus === 0 || n.usedCpus + r.cpus <= n.totalCpus + 1e-9) && (r.memory === 0 || n.usedMemory + r.memory <= n.totalMemory);
 }
 
@@ -119,7 +122,10 @@ describe('scheduler properties (seeded random clusters and requests)', () => {
         let ranked: SchedulerNode[];
         try {
           ranked = scheduler.selectNodes(r, nodes);
+          // The same list with its facts attached (as the cluster builds it) ranks the same.
+          assert.deepEqual(scheduler.selectNodes(r, withFacts([...nodes], countFacts(nodes))), ranked);
         } catch (err) {
+          if (err instanceof assert.AssertionError) throw err;
           assert.ok(err instanceof SchedulerError, String(err));
           assert.equal(feasible.length, 0, `refused (${err.message}) although ${feasible.map((n) => n.name)} fit ${JSON.stringify(r)}`);
           refused += 1;
@@ -133,6 +139,9 @@ describe('scheduler properties (seeded random clusters and requests)', () => {
         const key = (n: SchedulerNode) => [sign * weightOracle(r, n, healthFactor), sign * n.containers.length];
         const best = feasible.map(key).sort((a, b) => a[0] - b[0] || a[1] - b[1])[0];
         assert.deepEqual(key(chosen), best, `${strategy.name} chose ${chosen.name}`);
+        // The whole ranking (what create retries walk): by the formula, full ties in cluster order.
+        const expected = [...feasible].sort((a, b) => key(a)[0] - key(b)[0] || key(a)[1] - key(b)[1]);
+        assert.deepEqual(ranked.map((n) => n.name), expected.map((n) => n.name));
       }
       // The generator must exercise both outcomes, or the property proves little.
       assert.ok(placed > 500 && refused > 100, `placed ${placed}, refused ${refused}`);

@@ -3,7 +3,7 @@ import { BinpackStrategy } from '../../../strategies/binpack';
 import { createStrategy, DEFAULT_STRATEGY, knownStrategies } from '../../../strategies/index';
 import { RandomStrategy } from '../../../strategies/random';
 import { SpreadStrategy } from '../../../strategies/spread';
-import { NO_RESOURCES_MESSAGE, weighNodes } from '../../../strategies/weigh';
+import { NO_RESOURCES_MESSAGE, nodeWeight, rankByWeight } from '../../../strategies/weigh';
 import { UnsatisfiableError } from '../../../lib/scheduler/filter';
 import { container, names, node, request, seededRandom } from './fixtures';
 
@@ -19,30 +19,35 @@ describe('strategies', () => {
     });
   });
 
-  describe('weighNodes', () => {
+  describe('nodeWeight', () => {
     it('computes classic weights: cpu% + mem% + healthFactor*health', () => {
       const n = node('a', { totalCpus: 4, usedCpus: 1, totalMemory: 4 * GiB, usedMemory: GiB, healthIndicator: 100 });
-      const [w] = weighNodes(request({ cpus: 1, memory: GiB }), [n], -10);
-      assert.equal(w.weight, 50 + 50 - 1000);
-      const [none] = weighNodes(request(), [n], 10);
-      assert.equal(none.weight, 100 + 100 + 1000);
+      assert.equal(nodeWeight(request({ cpus: 1, memory: GiB }), n, -10), 50 + 50 - 1000);
+      assert.equal(nodeWeight(request(), n, 10), 100 + 100 + 1000);
     });
 
     it('drops nodes that cannot hold the request, exactly (classic allowed ~1% over)', () => {
       const n = node('a', { totalCpus: 100, usedCpus: 100, totalMemory: 100, usedMemory: 0 });
-      assert.throws(() => weighNodes(request({ cpus: 0.5 }), [n], 0), UnsatisfiableError);
-      assert.equal(weighNodes(request({ memory: 100 }), [n], 0).length, 1);
-      assert.throws(() => weighNodes(request({ memory: 101 }), [n], 0), { message: NO_RESOURCES_MESSAGE });
+      assert.equal(nodeWeight(request({ cpus: 0.5 }), n, 0), undefined);
+      assert.throws(() => rankByWeight(request({ cpus: 0.5 }), [n], 0, 'lightest-first'), UnsatisfiableError);
+      assert.equal(rankByWeight(request({ memory: 100 }), [n], 0, 'lightest-first').length, 1);
+      assert.throws(() => rankByWeight(request({ memory: 101 }), [n], 0, 'heaviest-first'), { message: NO_RESOURCES_MESSAGE });
     });
 
     it('handles fractional CPUs (NanoCpus) without float noise', () => {
       const n = node('a', { totalCpus: 0.3, usedCpus: 0.1 + 0.1 });
-      assert.equal(weighNodes(request({ cpus: 0.1 }), [n], 0)[0].weight, 100 + 100);
+      assert.equal(nodeWeight(request({ cpus: 0.1 }), n, 0), 100 + 100);
+    });
+
+    it('ranks the same when the numbers do not fit a packed sort key (weights beyond ±32,767)', () => {
+      const nodes = [node('b', { healthIndicator: 5000 }), node('a', { healthIndicator: 9000 }), node('c', { healthIndicator: 5000, containers: [container()] }), node('d', { healthIndicator: 5000 })];
+      assert.deepEqual(names(rankByWeight(request(), nodes, -10, 'lightest-first')), ['a', 'b', 'd', 'c']);
+      assert.deepEqual(names(rankByWeight(request(), nodes, 10, 'heaviest-first')), ['a', 'c', 'b', 'd']);
     });
 
     it('does not check CPU or memory a request does not reserve (classic)', () => {
       const full = node('a', { totalCpus: 1, usedCpus: 5 });
-      assert.equal(weighNodes(request({ memory: 1 }), [full], 0).length, 1);
+      assert.equal(nodeWeight(request({ memory: 1 }), full, 0), 100 + 0);
     });
   });
 
