@@ -91,7 +91,7 @@ function run(bodies: Placement[], nodeCount: number, strategy: string): RunResul
     const t0 = process.hrtime.bigint();
     let chosen: SchedulerNode | undefined;
     try {
-      chosen = scheduler.selectNodes(request, nodes)[0];
+      chosen = scheduler.place(request, nodes).best;
     } catch {
       failures += 1;
     }

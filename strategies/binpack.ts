@@ -1,7 +1,7 @@
 import type { Strategy } from '../lib/scheduler/strategy';
 import type { SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
-import { rankByWeight } from './weigh';
+import { bestByWeight, rankByWeight } from './weigh';
 
 /** Health counts for the node: healthier nodes get a higher (better) weight. */
 export const BINPACK_HEALTH_FACTOR = 10;
@@ -15,5 +15,9 @@ export class BinpackStrategy implements Strategy {
 
   rank(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
     return rankByWeight(request, nodes, BINPACK_HEALTH_FACTOR, 'heaviest-first');
+  }
+
+  best(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode {
+    return bestByWeight(request, nodes, BINPACK_HEALTH_FACTOR, 'heaviest-first');
   }
 }

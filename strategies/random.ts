@@ -19,4 +19,8 @@ export class RandomStrategy implements Strategy {
     }
     return order;
   }
+
+  best(_request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode {
+    return nodes[Math.floor(this.random() * nodes.length)];
+  }
 }

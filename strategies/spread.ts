@@ -1,7 +1,7 @@
 import type { Strategy } from '../lib/scheduler/strategy';
 import type { SchedulerNode } from '../lib/scheduler/node';
 import type { PlacementRequest } from '../lib/scheduler/request';
-import { rankByWeight } from './weigh';
+import { bestByWeight, rankByWeight } from './weigh';
 
 /** Health weighs against the node: healthier nodes get a lower (better) weight. */
 export const SPREAD_HEALTH_FACTOR = -10;
@@ -15,5 +15,9 @@ export class SpreadStrategy implements Strategy {
 
   rank(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
     return rankByWeight(request, nodes, SPREAD_HEALTH_FACTOR, 'lightest-first');
+  }
+
+  best(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode {
+    return bestByWeight(request, nodes, SPREAD_HEALTH_FACTOR, 'lightest-first');
   }
 }

@@ -77,3 +77,27 @@ export function rankByWeight(request: PlacementRequest, nodes: SchedulerNode[], 
   for (let k = 0; k < keys.length; k++) ranked[k] = nodes[keys[k] % POSITION_RANGE];
   return ranked;
 }
+
+/**
+ * rankByWeight(...)[0] in one pass: the first node with the lowest (weight, count) pair (signed
+ * by `order`), as the stable ranking puts first. Same error when no node can hold the request.
+ */
+export function bestByWeight(request: PlacementRequest, nodes: SchedulerNode[], healthFactor: number, order: WeightOrder): SchedulerNode {
+  const sign = order === 'lightest-first' ? 1 : -1;
+  let best: SchedulerNode | undefined;
+  let bestWeight = 0;
+  let bestCount = 0;
+  for (const node of nodes) {
+    const nodeWeighs = nodeWeight(request, node, healthFactor);
+    if (nodeWeighs === undefined) continue;
+    const weight = sign * nodeWeighs;
+    const count = sign * node.containers.length;
+    if (best === undefined || weight < bestWeight || (weight === bestWeight && count < bestCount)) {
+      best = node;
+      bestWeight = weight;
+      bestCount = count;
+    }
+  }
+  if (best === undefined) throw new UnsatisfiableError(NO_RESOURCES_MESSAGE);
+  return best;
+}

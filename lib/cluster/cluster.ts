@@ -24,7 +24,7 @@ import type { SchedulerOptions } from '../scheduler/options';
 import { ApiError } from '../errors';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
-import { describeRanking, PlacementRefused } from '../scheduler/scheduler';
+import { describeRanking, PlacementRefused, type Placement as SchedulerPlacement } from '../scheduler/scheduler';
 
 export interface ClusterOptions {
   engine: EngineOptions;
@@ -388,12 +388,11 @@ export class Cluster {
     const all = excluded && excluded.size > 0 ? this.nodes().filter((n) => !excluded.has(this.engines.get(n.addr) as Engine)) : this.nodes();
     const nodes = options.candidates ? options.candidates(all) : all;
     options.onExpressions?.(placementExpressions(request));
-    let ranked: SchedulerNode[];
+    let explained: SchedulerPlacement;
     try {
-      const explained = this.scheduler.place(request, nodes);
-      ranked = explained.ranked;
+      explained = this.scheduler.place(request, nodes);
       if (log.isDebug()) {
-        log.debug(`Placement: ${describeRanking(this.scheduler.strategy.name, ranked)}`, {
+        log.debug(`Placement: ${describeRanking(this.scheduler.strategy.name, explained.ranked())}`, {
           name: options.name, image: request.image,
           filters: explained.steps.map((s) => `${s.filter} ${s.before}->${s.before - s.removed.length}`).join(', '),
           droppedSoft: explained.droppedSoft.length > 0 ? explained.droppedSoft : undefined,
@@ -406,7 +405,8 @@ export class Cluster {
     }
     // Nodes are snapshots of the current engines, taken synchronously above: each has its engine.
     const engineOf = (node: SchedulerNode): Engine => this.engines.get(node.addr) as Engine;
-    return { engine: engineOf(ranked[0]), candidates: () => ranked.map(engineOf), request, body };
+    const { best, ranked } = explained;
+    return { engine: engineOf(best), candidates: () => ranked().map(engineOf), request, body };
   }
 
   /** Scheduler snapshots of validated engines, with creates in flight added to their node. */

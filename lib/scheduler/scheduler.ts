@@ -17,8 +17,10 @@ export interface FilterStep {
 
 /** A placement's answer with its explanation (for logs, metrics and error messages). */
 export interface Placement {
-  /** Candidates, best first. */
-  ranked: SchedulerNode[];
+  /** The candidate ranked first. */
+  best: SchedulerNode;
+  /** Every candidate, best first; ordered on the first call only (most placements need `best` alone). */
+  ranked(): SchedulerNode[];
   /** The filters of the pass that produced `ranked`, then one step per soft expression applied. */
   steps: FilterStep[];
   /** Soft expressions dropped because they could not be honoured. */
@@ -98,7 +100,7 @@ export class Scheduler {
 
   /** Returns candidate nodes, best first. Throws SchedulerError when nothing fits. */
   selectNodes(request: PlacementRequest, nodes: SchedulerNode[]): SchedulerNode[] {
-    return this.place(request, nodes).ranked;
+    return this.place(request, nodes).ranked();
   }
 
   /**
@@ -115,7 +117,7 @@ export class Scheduler {
     }
     // The hard pass's ranking holds only nodes that pass every filter and can hold the request.
     const hard = this.select(withSoftExpressions(request, []), nodes);
-    let candidates = hard.ranked;
+    let candidates = hard.ranked();
     const steps = [...hard.steps];
     const kept: SoftExpression[] = [];
     const droppedSoft: string[] = [];
@@ -131,7 +133,14 @@ export class Scheduler {
         droppedSoft.push(`${expression.kind}:${expression.text}`);
       }
     }
-    return { ranked: this.strategy.rank(withSoftExpressions(request, kept), candidates), steps, droppedSoft };
+    return { ...this.ranking(withSoftExpressions(request, kept), candidates), steps, droppedSoft };
+  }
+
+  /** The strategy's best candidate now, its full ranking when asked (once). */
+  private ranking(request: PlacementRequest, candidates: SchedulerNode[]): Pick<Placement, 'best' | 'ranked'> {
+    const best = this.strategy.best(request, candidates);
+    let ranked: SchedulerNode[] | undefined;
+    return { best, ranked: () => (ranked ??= this.strategy.rank(request, candidates)) };
   }
 
   private select(request: PlacementRequest, nodes: SchedulerNode[]): Placement {
@@ -148,7 +157,7 @@ export class Scheduler {
     }
     if (candidates.length === 0) throw new SchedulerError('No nodes available in the cluster', 503);
     try {
-      return { ranked: this.strategy.rank(request, candidates), steps, droppedSoft: [] };
+      return { ...this.ranking(request, candidates), steps, droppedSoft: [] };
     } catch (err) {
       if (!(err instanceof UnsatisfiableError) || err instanceof PlacementRefused) throw err;
       // The strategy found no node able to hold the reservation: every candidate is "removed".

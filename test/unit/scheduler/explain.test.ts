@@ -14,7 +14,7 @@ describe('scheduler explanations', function () {
 
   it('records what every filter removed, and the soft expressions dropped', function () {
     const placement = scheduler().place(request({ constraints: ['zone==a', 'zone==~nowhere'] }), nodes());
-    assert.deepEqual(names(placement.ranked), ['node-1']);
+    assert.deepEqual(names(placement.ranked()), ['node-1']);
     const removed = Object.fromEntries(placement.steps.map((s) => [s.filter, s.removed]));
     assert.deepEqual(removed.health, ['node-3']);
     assert.deepEqual(removed.constraint, ['node-2']);

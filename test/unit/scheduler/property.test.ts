@@ -122,6 +122,7 @@ describe('scheduler properties (seeded random clusters and requests)', () => {
         let ranked: SchedulerNode[];
         try {
           ranked = scheduler.selectNodes(r, nodes);
+          assert.equal(scheduler.place(r, nodes).best, ranked[0], 'best is the first of the ranking');
           // The same list with its facts attached (as the cluster builds it) ranks the same.
           assert.deepEqual(scheduler.selectNodes(r, withFacts([...nodes], countFacts(nodes))), ranked);
         } catch (err) {
@@ -160,7 +161,9 @@ describe('scheduler properties (seeded random clusters and requests)', () => {
         assert.throws(() => scheduler.selectNodes(r, nodes), SchedulerError);
         continue;
       }
-      const chosen = scheduler.selectNodes(r, nodes)[0];
+      const placement = scheduler.place(r, nodes);
+      const chosen = placement.best;
+      assert.equal(chosen, placement.ranked()[0], 'best is the first of the ranking');
       for (const rule of hard) assert.ok(rule.holds(chosen), `${chosen.name} violates ${rule.text}`);
       assert.ok(feasible.includes(chosen), `${chosen.name} is not feasible`);
       if (feasible.some((n) => soft[0].holds(n))) assert.ok(soft[0].holds(chosen), `${chosen.name} ignores ${soft[0].text}`);
