@@ -38,7 +38,7 @@ const USAGE = `Usage: npm run bench -- [options]
   --quick                   development size: 100 engines / 3,000 containers, 5 samples, 50 single samples,
                             20 clients for 5 s, a 10 s storm, 20 MB logs, 10 MB image
   --manager-cmd CMD         manager command; "-H tcp://127.0.0.1:PORT <discovery>" is appended
-                            (default: "node bin/swarm manage", run in the repository root)
+                            (default: "bin/swarm manage", run in the repository root)
   --label NAME              name of that manager in the report (default: swarm-ts)
   --compare-cmd CMD         a second manager, measured the same way and shown side by side
   --compare-label NAME      its name (default: other)
@@ -72,7 +72,7 @@ function parseArgs(argv: string[]): RunOptions {
   const quick = argv.includes('--quick');
   const options: RunOptions = {
     quick,
-    managerCmd: 'node bin/swarm manage',
+    managerCmd: 'bin/swarm manage',
     label: 'swarm-ts',
     compareLabel: 'other',
     outDir: path.join(REPO_ROOT, 'bench', 'results'),

@@ -9,7 +9,7 @@
  *   /swarm-ts/                   package.json, bin/, the built dist/ (product code only: no
  *                                tests, testbed, benchmarks, scripts or source maps) and the
  *                                production node_modules (`npm prune --omit=dev`, offline)
- *   /swarm                       the entrypoint: a launcher with `#!/usr/local/bin/node`
+ *   /swarm                       the entrypoint: runs /swarm-ts/bin/swarm with /usr/local/bin/node
  *   /etc/passwd, /etc/group, /tmp
  * and the Dockerfile sets classic's interface: ENTRYPOINT ["/swarm"], CMD ["--help"],
  * SWARM_HOST=:2375, EXPOSE 2375. glibc >= 2.34 has its name-service modules built in, so host
@@ -124,7 +124,9 @@ export function assembleContext(): ImageContext {
     for (const file of ['package-lock.json']) fs.rmSync(path.join(app, file), { force: true });
     pruneModuleFiles(path.join(app, 'node_modules'));
     // the entrypoint, at classic's path
-    fs.writeFileSync(path.join(rootfs, 'swarm'), "#!/usr/local/bin/node\n'use strict';\nrequire('/swarm-ts/dist/lib/cli/main.js').main(process.argv.slice(2));\n", { mode: 0o755 });
+    // bin/swarm itself, under this image's node with the same V8 flag as bin/swarm's shebang
+    // (Linux passes a shebang's one argument as is, so no `env -S` is needed).
+    fs.writeFileSync(path.join(rootfs, 'swarm'), "#!/usr/local/bin/node --max-semi-space-size=32\nrequire('/swarm-ts/bin/swarm');\n", { mode: 0o755 });
     fs.mkdirSync(path.join(rootfs, 'etc'));
     fs.writeFileSync(path.join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/sbin/nologin\nnobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin\n');
     fs.writeFileSync(path.join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
