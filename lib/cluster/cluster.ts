@@ -19,7 +19,7 @@ import type { PlacementRequest } from '../scheduler/request';
 import type { CreateBody } from '../docker-types';
 import type { NodeContainer, NodeImage, SchedulerNode } from '../scheduler/node';
 import { containerReservation, nodeCapacity, nodeUsage } from '../scheduler/resources';
-import { countFacts, listFacts, replaceInFacts, withFacts } from '../scheduler/node-list';
+import { countFacts, listFacts, NodeColumns, replaceInFacts, withFacts } from '../scheduler/node-list';
 import type { SchedulerOptions } from '../scheduler/options';
 import { ApiError } from '../errors';
 import { log } from '../log';
@@ -122,6 +122,9 @@ export class Cluster {
   private nodeList?: SchedulerNode[];
   private readonly nodeIndex = new Map<Engine, number>();
   private readonly changedEngines = new Set<Engine>();
+  /** The weighed numbers of the last list handed out (see NodeColumns), and its indices that carry creates in flight. */
+  private readonly columns = new NodeColumns();
+  private columnsPending: number[] = [];
   private readonly nodeContainers = new WeakMap<ContainerRecord, NodeContainer>();
   private readonly nodeImageLists = new WeakMap<ImageRecord[], NodeImage[]>();
   private readonly retryTimers = new Map<string, NodeJS.Timeout>();
@@ -431,15 +434,19 @@ export class Cluster {
         usedCpus: node.usedCpus + extra.reduce((sum, c) => sum + c.cpus, 0),
         usedMemory: node.usedMemory + extra.reduce((sum, c) => sum + c.memory, 0),
       };
+      this.columns.set(i, out[i]);
+      this.columnsPending.push(i);
     }
+    this.columns.bind(out);
     return out;
   }
 
   /**
    * The cached snapshot list, brought up to date: engines that changed since the last call are
    * re-snapshotted in place (a new array, so lists handed out earlier stay as they were); an
-   * engine that became or stopped being validated rebuilds the list. The list's facts
-   * (lib/scheduler/node-list.ts) are kept along, node by node.
+   * engine that became or stopped being validated rebuilds the list. The list's facts and
+   * columns (lib/scheduler/node-list.ts) are kept along, node by node; the columns' entries
+   * that described creates in flight (see nodes) go back to the plain snapshot.
    */
   private currentNodes(): SchedulerNode[] {
     let list = this.nodeList;
@@ -460,6 +467,8 @@ export class Cluster {
         list.push(this.snapshot(engine));
       }
       withFacts(list, countFacts(list));
+      this.columns.reset(list);
+      this.columnsPending = [];
     } else if (this.changedEngines.size > 0) {
       const before = list;
       let facts = listFacts(before) ?? countFacts(before);
@@ -469,9 +478,13 @@ export class Cluster {
         if (i === undefined) continue;
         list[i] = this.snapshot(engine);
         facts = replaceInFacts(facts, before[i], list[i]);
+        this.columns.set(i, list[i]);
       }
       withFacts(list, facts);
     }
+    for (const i of this.columnsPending) this.columns.set(i, list[i]);
+    this.columnsPending = [];
+    this.columns.bind(list);
     this.changedEngines.clear();
     this.nodeList = list;
     return list;

@@ -8,6 +8,9 @@ import { Engine } from '../../../lib/engine/engine';
 import { Scheduler } from '../../../lib/scheduler/scheduler';
 import { createFilters, DEFAULT_FILTERS } from '../../../filters';
 import { createStrategy } from '../../../strategies';
+import { listColumns } from '../../../lib/scheduler/node-list';
+import type { SchedulerNode } from '../../../lib/scheduler/node';
+import { seededRandom } from '../scheduler/fixtures';
 
 function cluster(strategy = 'spread'): Cluster {
   const scheduler = new Scheduler(createFilters(DEFAULT_FILTERS), createStrategy(strategy));
@@ -46,5 +49,44 @@ describe('Cluster.place', () => {
 
   it('reports the strategy and filters it actually uses (binpacking is binpack)', () => {
     assert.deepEqual(cluster('binpacking').placementPolicy(), { strategy: 'binpack', filters: DEFAULT_FILTERS });
+  });
+});
+
+describe('Cluster.nodes columns', () => {
+  /** What the cluster learns from an engine's 'change' event (fake engines are not subscribed). */
+  const changed = (c: Cluster, engine: Engine): void => {
+    (c as unknown as { changedEngines: Set<Engine> }).changedEngines.add(engine);
+  };
+
+  it('describe exactly the list handed out, creates in flight included, and no older list', () => {
+    const c = cluster();
+    const engines = [...c.engines.values()];
+    const random = seededRandom(11);
+    const releases: Array<() => void> = [];
+    let previous: SchedulerNode[] | undefined;
+    for (let step = 0; step < 500; step++) {
+      const roll = random();
+      const engine = engines[Math.floor(random() * engines.length)];
+      if (roll < 0.4) {
+        releases.push(c.reserve(engine, { id: '', names: [], image: 'busybox', labels: {}, state: 'pending', cpus: Math.floor(random() * 3) / 2, memory: Math.floor(random() * 4) * 2 ** 20, networkMode: 'default', portBindings: {}, exposedPorts: [] }));
+      } else if (roll < 0.75 && releases.length > 0) {
+        releases.splice(Math.floor(random() * releases.length), 1)[0]();
+      } else {
+        Object.assign(engine, { cpus: 1 + Math.floor(random() * 4) });
+        changed(c, engine);
+      }
+      const nodes = c.nodes();
+      const columns = listColumns(nodes);
+      assert.ok(columns, `step ${step}: the list handed out has columns`);
+      nodes.forEach((n, i) => {
+        assert.deepEqual(
+          [columns.health[i], columns.containers[i], columns.usedCpus[i], columns.totalCpus[i], columns.usedMemory[i], columns.totalMemory[i]],
+          [n.healthIndicator, n.containers.length, n.usedCpus, n.totalCpus, n.usedMemory, n.totalMemory],
+          `step ${step}, node ${i}`,
+        );
+      });
+      if (previous && previous !== nodes) assert.equal(listColumns(previous), undefined, `step ${step}: an older list has none`);
+      previous = nodes;
+    }
   });
 });

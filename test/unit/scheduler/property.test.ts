@@ -10,7 +10,7 @@ import { SchedulerError } from '../../../lib/scheduler/filter';
 import type { SchedulerNode } from '../../../lib/scheduler/node';
 import type { PlacementRequest } from '../../../lib/scheduler/request';
 import { Scheduler } from '../../../lib/scheduler/scheduler';
-import { countFacts, withFacts } from '../../../lib/scheduler/node-list';
+import { countFacts, NodeColumns, withFacts } from '../../../lib/scheduler/node-list';
 import { BinpackStrategy } from '../../../strategies/binpack';
 import { SpreadStrategy } from '../../../strategies/spread';
 import { container, node, request, seededRandom } from './fixtures';
@@ -123,8 +123,11 @@ describe('scheduler properties (seeded random clusters and requests)', () => {
         try {
           ranked = scheduler.selectNodes(r, nodes);
           assert.equal(scheduler.place(r, nodes).best, ranked[0], 'best is the first of the ranking');
-          // The same list with its facts attached (as the cluster builds it) ranks the same.
-          assert.deepEqual(scheduler.selectNodes(r, withFacts([...nodes], countFacts(nodes))), ranked);
+          // The same list with its facts and columns (as the cluster builds it) ranks the same.
+          const kept = withFacts([...nodes], countFacts(nodes));
+          new NodeColumns().reset(kept);
+          assert.deepEqual(scheduler.selectNodes(r, kept), ranked);
+          assert.equal(scheduler.place(r, kept).best, ranked[0]);
         } catch (err) {
           if (err instanceof assert.AssertionError) throw err;
           assert.ok(err instanceof SchedulerError, String(err));
