@@ -420,12 +420,11 @@ export class Reconciler {
       const min = Math.min(...counts);
       return allowed.filter((_n, i) => counts[i] === min);
     };
-    const nodeIdForTask = task.NodeID;
     this.setStatus(task, 'pending', 'pending task scheduling');
     let placed: { engine: import('../engine/engine').Engine; id: string };
     try {
-      const body = taskContainerBody(service, task, nodeIdForTask || undefined);
-      placed = await placeContainer(this.cluster, body, taskContainerName(service.Spec.Name ?? service.ID, task), candidates);
+      const body = taskContainerBody(service, task);
+      placed = await placeContainer(this.cluster, body, taskContainerName(service.Spec.Name ?? service.ID, task), candidates, (engine) => this.nodes.nodeIdOf(engine.id));
     } catch (err) {
       const message = (err as Error).message.replace(/\n/g, ' ');
       this.setTask(task, { NotBefore: Date.now() + RETRY_PLACEMENT_MS }, { State: 'pending', Message: 'pending task scheduling', Err: `no suitable node (${message})` });

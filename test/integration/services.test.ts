@@ -139,6 +139,8 @@ describe('services over plain engines (docker service / docker node)', function 
     assert.deepEqual([...new Set(rows.map((t) => t.node))].sort(), ['svc-1', 'svc-2'], 'only labelled nodes, both used');
     const list = await containers('web');
     assert.equal(list.length, 4);
+    const nodeIds = new Map<string, string>();
+    for (const name of ['svc-1', 'svc-2']) nodeIds.set(name, (await dockerOk('node', 'inspect', '--format', '{{.ID}}', name)).trim());
     for (const c of list) {
       const [node, name] = c.name.split('/');
       const [svc, slot, taskId] = name.split('.');
@@ -150,6 +152,7 @@ describe('services over plain engines (docker service / docker node)', function 
       assert.ok(c.labels.includes(`com.docker.swarm.service.id=${serviceId}`));
       assert.ok(c.labels.includes(`com.docker.swarm.task.id=${taskId}`));
       assert.ok(c.labels.includes(`com.docker.swarm.task.name=${name}`));
+      assert.ok(c.labels.includes(`com.docker.swarm.node.id=${nodeIds.get(node)}`), `${c.name} carries its node's ID: ${c.labels}`);
     }
     assert.match(await dockerOk('service', 'ls', '--format', '{{.Name}} {{.Mode}} {{.Replicas}}'), /^web replicated 4\/4$/m);
     const pretty = await dockerOk('service', 'inspect', '--pretty', 'web');
