@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine';
 import type { CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
 import { ensureOk } from '../engine/client';
+import { ApiError } from '../errors';
 import {
   NODE_ID_LABEL, SERVICE_ID_LABEL, SERVICE_NAME_LABEL, TASK_ID_LABEL, TASK_LABEL, TASK_NAME_LABEL, TASK_SLOT_LABEL, TASK_SPEC_LABEL,
   taskContainerName, type Service, type Task,
@@ -22,8 +23,28 @@ import {
  * `com.docker.swarm.node.id` label of the engine it lands on (`nodeIdOf`).
  */
 export async function placeContainer(cluster: Cluster, body: CreateBody, name: string, candidates: (nodes: SchedulerNode[]) => SchedulerNode[], nodeIdOf: (engine: Engine) => string): Promise<{ engine: Engine; id: string }> {
-  const result = await createContainer(cluster, body, name, {}, undefined, { candidates, labelsFor: (engine) => ({ [NODE_ID_LABEL]: nodeIdOf(engine) }) });
-  return { engine: result.engine, id: result.id };
+  let tried: Engine | undefined;
+  try {
+    const result = await createContainer(cluster, body, name, {}, undefined, {
+      candidates, labelsFor: (engine) => ({ [NODE_ID_LABEL]: nodeIdOf(engine) }), onEngine: (engine) => (tried = engine),
+    });
+    return { engine: result.engine, id: result.id };
+  } catch (err) {
+    // A node was chosen but its engine refused the container (scheduling failures are not ApiErrors).
+    if (err instanceof ApiError && tried) throw new TaskRejected(err.message, tried);
+    throw err;
+  }
+}
+
+/**
+ * The engine refused a task's container (an image no engine has or can pull, an option it
+ * rejects): swarm mode's "rejected" task, unlike a task no node fits, which stays pending.
+ */
+export class TaskRejected extends Error {
+  constructor(message: string, readonly engine: Engine) {
+    super(message);
+    this.name = 'TaskRejected';
+  }
 }
 
 /**

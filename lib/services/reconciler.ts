@@ -29,7 +29,7 @@ import {
   type Service, type Task, type TaskState,
 } from './model';
 import type { NodeDirectory } from './nodes';
-import { placeContainer, removeContainer, startContainer, stopContainer, taskContainerBody } from './placement';
+import { TaskRejected, placeContainer, removeContainer, startContainer, stopContainer, taskContainerBody } from './placement';
 import type { ServiceStore } from './store';
 import { updateStep } from './updater';
 
@@ -427,6 +427,12 @@ export class Reconciler {
       placed = await placeContainer(this.cluster, body, taskContainerName(service.Spec.Name ?? service.ID, task), candidates, (engine) => this.nodes.nodeIdOf(engine.id));
     } catch (err) {
       const message = (err as Error).message.replace(/\n/g, ' ');
+      if (err instanceof TaskRejected) {
+        // As swarm mode: the task is rejected on that node; the restart policy replaces it after
+        // its delay, and a rolling update counts it as a failure (pause / rollback).
+        this.setTask(task, { NodeID: this.nodes.nodeIdOf(err.engine.id) }, { State: 'rejected', Message: 'rejected by the engine', Err: message });
+        return;
+      }
       this.setTask(task, { NotBefore: Date.now() + RETRY_PLACEMENT_MS }, { State: 'pending', Message: 'pending task scheduling', Err: `no suitable node (${message})` });
       return;
     }

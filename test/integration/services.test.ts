@@ -210,6 +210,21 @@ describe('services over plain engines (docker service / docker node)', function 
     await waitFor(async () => (await running('web')).length === 2, 60_000, '2 running tasks of the old spec');
   });
 
+  it('an update to an image no engine has: tasks rejected, the update rolled back (the issue\'s update command)', async function () {
+    // A registry on a closed loopback port: the pull fails at once, and nothing leaves the machine.
+    const r = await docker(manager.host, ['service', 'update', '--detach', '--image', '127.0.0.1:1/busybox:v2', '--update-parallelism', '2', '--update-delay', '5s', '--update-failure-action', 'rollback', 'web'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(async () => (await dockerOk('service', 'inspect', '--format', '{{.UpdateStatus.State}}', 'web')).trim() === 'rollback_completed', 90_000, 'automatic rollback completed');
+    assert.equal((await dockerOk('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'web')).trim(), 'busybox:latest', 'the previous image is back');
+    const rejected = (await tasks('web')).filter((t) => t.current.startsWith('Rejected'));
+    assert.ok(rejected.length >= 1, 'the rejected tasks are in the history');
+    for (const t of rejected) {
+      assert.match(t.error, /No such image: 127\.0\.0\.1:1\/busybox:v2/);
+      assert.match(t.node, /^svc-[12]$/, 'shown on the node that rejected it');
+    }
+    await waitFor(async () => (await running('web')).length === 2, 60_000, '2 running tasks of the old spec');
+  });
+
   it('applies the restart policy: on-failure, max attempts', async function () {
     await dockerOk('service', 'create', '--detach', '--name', 'crash', '--restart-condition', 'on-failure', '--restart-max-attempts', '2', '--restart-delay', '500ms', 'busybox', 'sh', '-c', 'sleep 1; exit 7');
     await waitFor(async () => (await tasks('crash')).filter((t) => t.error.includes('non-zero exit (7)')).length === 3, 60_000, 'three failed attempts');
