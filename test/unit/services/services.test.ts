@@ -159,6 +159,17 @@ describe('rolling updater (one step of the reconciler)', function () {
     tolerant.step(t0 + 200);
     assert.equal(tolerant.service.UpdateStatus?.State, 'updating', '1 failure of 4 slots is within a 0.5 ratio');
   });
+
+  it('continue: a failure neither pauses nor rolls back; the next slots are updated', function () {
+    const u = setup(3, { Parallelism: 1, FailureAction: 'continue', Monitor: 0 });
+    u.step(t0);
+    u.created[0].Status = { State: 'rejected', Timestamp: new Date(t0 + 100).toISOString(), Message: '', Err: 'No such image: nope:v2' };
+    u.created[0].DesiredState = 'shutdown'; // the restart policy retired it (its replacement comes from there)
+    u.step(t0 + 200);
+    assert.equal(u.service.UpdateStatus?.State, 'updating');
+    assert.deepEqual(u.service.Spec.TaskTemplate, newSpec, 'not rolled back');
+    assert.deepEqual(u.created.map((t) => t.Slot), [1, 2], 'the update went on to slot 2');
+  });
 });
 
 describe('service store under --replication', function () {
