@@ -69,6 +69,8 @@ export class Reconciler {
   private unsubscribe?: () => void;
   /** Task IDs with an engine action in flight. */
   private readonly inflight = new Set<string>();
+  /** Task ID -> when its failed action may be tried again (the next tick, not the next pass). */
+  private readonly failedUntil = new Map<string, number>();
   private readonly queue: Array<() => Promise<void>> = [];
   private running = 0;
   private stopped = false;
@@ -157,6 +159,7 @@ export class Reconciler {
       if (cid) this.taskByContainer.set(cid, t.ID);
     }
     this.adopt();
+    for (const id of this.failedUntil.keys()) if (!this.store.tasks.has(id)) this.failedUntil.delete(id);
     for (const task of this.store.tasks.values()) if (!this.inflight.has(task.ID)) this.observe(task, now);
     for (const service of this.store.services.values()) this.reconcileService(service, now);
     this.reapOrphans();
@@ -362,9 +365,13 @@ export class Reconciler {
 
   /** Starts the engine work a task needs, unless some is already in flight for it. */
   private act(service: Service, task: ActiveTask, eligible: { place: Set<string> }, now: number): void {
-    if (this.inflight.has(task.ID)) return;
+    if (this.inflight.has(task.ID) || (this.failedUntil.get(task.ID) ?? 0) > now) return;
     const cid = task.Status.ContainerStatus?.ContainerID;
-    const engine = task.NodeID ? this.nodes.engineOf(task.NodeID) : undefined;
+    // Only a ready node's engine is acted on: a down engine refuses at once, and its task's
+    // action, retried on every pass that the failure itself schedules, would spin (thousands of
+    // failed calls a second while the engine stays down). Its containers are dealt with when it
+    // is back (a shut-down task's container stopped, a removed one's reaped).
+    const engine = task.NodeID && this.nodes.stateOf(task.NodeID) === 'ready' ? this.nodes.engineOf(task.NodeID) : undefined;
     if (task.DesiredState === 'running') {
       if (!cid) {
         if ((task.NotBefore ?? 0) > now) return;
@@ -517,8 +524,10 @@ export class Reconciler {
     this.queue.push(async () => {
       try {
         await action();
+        this.failedUntil.delete(taskId);
       } catch (err) {
         log.warn(`Task action failed: ${(err as Error).message}`, { task: taskId });
+        this.failedUntil.set(taskId, Date.now() + this.tickMs);
       } finally {
         this.inflight.delete(taskId);
         this.schedule();

@@ -275,6 +275,12 @@ describe('services over plain engines (docker service / docker node)', function 
       const rows = await running('web');
       return rows.length === 2 && rows.every((t) => t.node !== victimName) ? rows : undefined;
     }, 60_000, 'web tasks recreated away from the dead engine');
+    // The dead engine's tasks are left alone until it is back: no engine call failing in a loop
+    // (each failure scheduling the next pass) while it is down.
+    const failedActions = (): number => (manager.logs().match(/Task action failed/g) ?? []).length;
+    const failedBefore = failedActions();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(failedActions() - failedBefore <= 2, `${failedActions() - failedBefore} failed task actions in 3 s while an engine is down`);
     // The global service does not move: the dead node's task is shut down, the others stay.
     const agents = await tasks('agent', '--filter', 'desired-state=running');
     assert.equal(agents.filter((t) => t.current.startsWith('Running')).length, 3);
