@@ -239,6 +239,22 @@ describe('services over plain engines (docker service / docker node)', function 
     await dockerOk('service', 'rm', 'crash', 'oneshot');
   });
 
+  it('reservations place (a task no node has room for stays pending, saying why); limits reach the container', async function () {
+    await dockerOk('service', 'create', '--detach', '--name', 'huge', '--reserve-memory', '100g', 'busybox', 'sleep', '600');
+    await dockerOk('service', 'create', '--detach', '--name', 'limited', '--limit-memory', '64m', '--limit-cpu', '0.5', 'busybox', 'sleep', '600');
+    await waitFor(async () => (await running('limited')).length === 1, 60_000, 'limited running');
+    const [hostConfig] = (await dockerOk('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', (await containers('limited'))[0].name)).trim().split('\n');
+    assert.equal(hostConfig, '67108864 500000000');
+    const [huge] = await waitFor(async () => {
+      const rows = await tasks('huge');
+      return rows.length === 1 && rows[0].error !== '' ? rows : undefined;
+    }, 30_000, 'the huge task says why it waits');
+    assert.match(huge.current, /^Pending/);
+    assert.match(huge.error, /no suitable node/);
+    assert.equal((await containers('huge')).length, 0);
+    await dockerOk('service', 'rm', 'huge', 'limited');
+  });
+
   it('drain moves tasks off a node; pause takes no new ones', async function () {
     await dockerOk('service', 'create', '--detach', '--name', 'spread', '--replicas', '3', 'busybox', 'sleep', '600');
     await waitFor(async () => (await running('spread')).length === 3, 60_000, '3 running');
