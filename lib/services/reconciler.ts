@@ -25,7 +25,7 @@ import type { SchedulerNode } from '../scheduler/node';
 import { log } from '../log';
 import {
   SERVICE_ID_LABEL, TASK_ID_LABEL, TASK_SLOT_LABEL, TASK_SPEC_LABEL, TERMINAL_STATES, taskContainerName,
-  constraintMatches, isGlobal, isoNow, newId, parseConstraint, replicasOf, restartPolicyOf, specHash,
+  constraintMatches, isGlobal, isoNow, newId, parseConstraint, replicasOf, restartPolicyOf, restartVerdict, specHash,
   type Service, type Task, type TaskState,
 } from './model';
 import type { NodeDirectory } from './nodes';
@@ -245,14 +245,11 @@ export class Reconciler {
     // 4. restart policy
     for (const task of tasks) {
       if (task.DesiredState !== 'running' || !TERMINAL_STATES.has(task.Status.State)) continue;
-      const failed = task.Status.State !== 'complete';
-      if (restartPolicy.Condition === 'none' || (restartPolicy.Condition === 'on-failure' && !failed)) continue;
-      const windowStart = restartPolicy.Window > 0 ? now - restartPolicy.Window / 1e6 : 0;
-      const restarts = (task.Restarts ?? []).filter((t) => t >= windowStart);
-      if (restartPolicy.MaxAttempts > 0 && restarts.length >= restartPolicy.MaxAttempts) continue;
+      const restarts = restartVerdict(restartPolicy, task.Status.State, task.Restarts ?? [], now);
+      if (!restarts) continue;
       this.setTask(task, { DesiredState: 'shutdown' });
       const replacement = this.newTask(service, task.Slot, isGlobal(service.Spec) ? task.NodeID : '', now + restartPolicy.Delay / 1e6);
-      (replacement as ActiveTask).Restarts = [...restarts, now];
+      (replacement as ActiveTask).Restarts = restarts;
       tasks.push(replacement);
     }
 
