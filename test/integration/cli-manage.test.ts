@@ -167,6 +167,31 @@ describe('swarm CLI', function () {
     }
   });
 
+  it('logs at debug every JSON 5xx it answers and every engine 4xx it passes on, with the request', async function () {
+    const engines = await getEngines();
+    const { waitFor } = await import('../../testbed/wait');
+    const manager = await startManager([engines.engines[0].addr], { globalArgs: ['--debug'] });
+    try {
+      await waitFor(async () => /Status: Healthy/.test((await docker(manager.host, ['info'])).stdout), 30_000, 'the engine healthy');
+      // the manager's own 5xx: no node satisfies the constraint (500, as classic)
+      const unplaceable = await docker(manager.host, ['create', '-e', 'constraint:node==nowhere', 'busybox']);
+      assert.notEqual(unplaceable.code, 0);
+      assert.match(unplaceable.stderr, /Unable to find a node that satisfies/);
+      // an engine's 4xx, passed through: dockerd refuses a 1 KB memory limit
+      const refused = await docker(manager.host, ['create', '--memory', '1k', 'busybox']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Minimum memory limit/);
+      const answered = await waitFor(() => {
+        const lines = manager.logs().split('\n').filter((l) => l.includes('msg="Error answered"') && /url=\/v[\d.]+\/containers\/create/.test(l));
+        return lines.length === 2 ? lines : undefined;
+      }, 10_000, 'both answers in the debug log');
+      assert.match(answered[0], /^time="[^"]+" level=debug msg="Error answered" error="Unable to find a node that satisfies[^"]*node==nowhere[^"]*" method=POST remote=127\.0\.0\.1 status=500 url=\/v[\d.]+\/containers\/create$/);
+      assert.match(answered[1], /^time="[^"]+" level=debug msg="Error answered" (error="[^"]*" )?method=POST remote=127\.0\.0\.1 status=400 url=\/v[\d.]+\/containers\/create$/);
+    } finally {
+      await manager.stop();
+    }
+  });
+
   it('fronts the engine at $DOCKER_HOST when no discovery is given', async function () {
     const engines = await getEngines();
     const manager = await startManager([], { env: { DOCKER_HOST: engines.engines[1].host, SWARM_DISCOVERY: '' } });
