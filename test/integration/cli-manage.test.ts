@@ -81,6 +81,41 @@ describe('swarm CLI', function () {
     assert.match(badDiscovery.stderr, /discovery service not supported/);
   });
 
+  it('stops cleanly on a SIGTERM that arrives while it is still loading its modules (exit 0, not killed)', async function () {
+    this.timeout(60_000);
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('../../testbed/ports');
+    const { waitFor } = await import('../../testbed/wait');
+    // A preload that holds the process inside require('.../cli/main.js') for 1.5 s and says so:
+    // the SIGTERM is sent exactly then, as `docker stop` right after `docker run` would on a busy host.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-early-term-'));
+    const preload = path.join(dir, 'slow-main.js');
+    fs.writeFileSync(preload, `const Module = require('module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/cli[\\/]main(\\.js)?$/.test(request)) {
+    Module._load = load;
+    process.stderr.write('PRELOAD loading main\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+  }
+  return load.call(this, request, ...rest);
+};
+`);
+    try {
+      const child = spawn(process.execPath, ['-r', preload, SWARM, 'token-server', '--addr', `127.0.0.1:${await freePort()}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      await waitFor(() => stderr.includes('PRELOAD loading main'), 30_000, 'the CLI to start loading main');
+      child.kill('SIGTERM');
+      const result = await exited;
+      assert.deepEqual(result, { code: 0, signal: null }, stderr);
+      assert.match(stderr, /msg="Received SIGTERM, shutting down"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('listens on a unix socket and on several -H at once', async function () {
     const engines = await getEngines();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-sock-'));
