@@ -8,12 +8,14 @@
  *     `{"sample":{engine,id,state,emittedAtMs}}` for each sampled change, then
  *     `{"done":{emitted,pause,unpause,sampled,durationMs,lateTicks,ticks,engines}}`.
  *   GET /stats
- *     `{"engines":N,"containers":M,"eventSubscribers":K}`.
+ *     `{"engines":N,"containers":M,"eventSubscribers":K,"imageTransfers":{"inFlight":I,"max":X}}`
+ *     (image load/import/pull requests being served now, and the most at once since start).
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimEngine } from './engine';
 import { runStorm } from './storm';
+import { imageTransfers } from './server';
 
 export async function startControlServer(engines: SimEngine[], host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
   let storming = false;
@@ -45,7 +47,7 @@ export async function startControlServer(engines: SimEngine[], host = '127.0.0.1
         containers += e.containerCount;
         subscribers += e.events.listenerCount;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ engines: engines.length, containers, eventSubscribers: subscribers }) + '\n');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ engines: engines.length, containers, eventSubscribers: subscribers, imageTransfers }) + '\n');
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"page not found"}\n');
