@@ -187,6 +187,27 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
     }
   });
 
+  it('services: desired and running tasks per service in /metrics and the page\'s view', async function () {
+    const service = `${PREFIX}svc`;
+    const view = async () => ((await (await fetch(`http://${metricsAddr}/api/cluster`)).json()) as { services: Array<{ name: string; desired: number; running: number }> }).services;
+    assert.equal(metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_service_desired_tasks', { service }), 0);
+    try {
+      await ok(['service', 'create', '--detach', '--name', service, '--replicas', '2', 'busybox', 'sleep', '1000']);
+      const counts = async () => {
+        const { samples } = await scrapeMetrics(metricsAddr);
+        return [metricValue(samples, 'swarm_service_desired_tasks', { service }), metricValue(samples, 'swarm_service_running_tasks', { service })];
+      };
+      await waitFor(async () => (await counts()).join() === '2,2', 60_000, '2 of 2 tasks running in /metrics');
+      assert.deepEqual((await view()).find((s) => s.name === service), { name: service, desired: 2, running: 2 });
+      await ok(['service', 'scale', '--detach', `${service}=3`]);
+      assert.equal((await counts())[0], 3, 'desired follows the spec at once');
+      await waitFor(async () => (await counts()).join() === '3,3', 60_000, '3 of 3 tasks running in /metrics');
+    } finally {
+      await run(['service', 'rm', service]);
+    }
+    await waitFor(async () => !(await scrapeMetrics(metricsAddr)).text.includes(`service="${service}"`), 10_000, 'a removed service leaves /metrics');
+  });
+
   it('a pull every engine refuses alike fails with one line, as one engine would', async function () {
     const r = await run(['pull', '127.0.0.1:1/nothing/here:v1']);
     assert.notEqual(r.code, 0);
@@ -204,7 +225,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
     engines = await getEngines();
   });
 
-  it('--broadcast-parallelism 1 imports to every engine one at a time (the body spooled once)', async function () {
+  it('--broadcast-parallelism 1 imports to every engine (the body spooled once and replayed)', async function () {
     const manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--broadcast-parallelism', '1'], { globalArgs: ['--log-format', 'json'] });
     try {
       await waitFor(async () => (await fetch(`${manager.url}/readyz`)).status === 200 && ((await (await fetch(`${manager.url}/readyz`)).json()) as { engines: { healthy: number } }).engines.healthy === 3, 30_000, 'ready');
@@ -212,7 +233,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
       const r = await docker(manager.host, ['import', '-', 'ops-serial:1'], { input: fs.readFileSync(tarball) });
       assert.equal(r.code, 0, r.stderr);
       for (const engine of engines.engines) assert.notEqual((await docker(engine.host, ['images', '-q', 'ops-serial:1'])).stdout.trim(), '', engine.name);
-      // One at a time: each engine's import event comes after the previous engine's.
+      // How many engines are served at once is counted by the simulated engines (long-operations-sim).
       await docker(manager.host, ['rmi', 'ops-serial:1']);
     } finally {
       await manager.stop();
@@ -248,7 +269,8 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
 
   it('/readyz is 503 and says why: no healthy engine, or discovery that cannot be read', async function () {
     const dead = await startManager(['nodes://127.0.0.1:1']);
-    const missing = await startManager([`file://${path.join(os.tmpdir(), 'swarm-ops-no-such-file')}`]);
+    const missingMetrics = `127.0.0.1:${await freePort()}`;
+    const missing = await startManager([`file://${path.join(os.tmpdir(), 'swarm-ops-no-such-file')}`, '--metrics-addr', missingMetrics]);
     try {
       await waitFor(async () => ((await (await fetch(`${dead.url}/readyz`)).json()) as { discovery: { answered: boolean } }).discovery.answered, 10_000, 'discovery read');
       const res = await fetch(`${dead.url}/readyz`);
@@ -264,6 +286,12 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
       assert.equal(body.status, 'not ready');
       assert.match(body.reasons[0], /^discovery has not answered: .*swarm-ops-no-such-file/);
       assert.equal(body.reasons[1], 'no engine in the cluster');
+      // The same on the metrics address, and counted.
+      assert.equal((await fetch(`http://${missingMetrics}/readyz`)).status, 503);
+      const { samples } = await scrapeMetrics(missingMetrics);
+      assert.ok(metricValue(samples, 'swarm_discovery_errors_total') >= 1, 'discovery errors counted');
+      assert.equal(metricValue(samples, 'swarm_discovery_healthy'), 0);
+      assert.deepEqual(['pending', 'healthy', 'unhealthy'].map((status) => metricValue(samples, 'swarm_engines', { status })), [0, 0, 0]);
     } finally {
       await Promise.all([dead.stop(), missing.stop()]);
     }
