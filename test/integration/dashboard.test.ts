@@ -2,7 +2,7 @@
  * The live cluster page in real headless Chromium (Debian's /usr/bin/chromium, driven with
  * puppeteer-core, which downloads no browser), against 2 real engines of its own: a container
  * started with the docker CLI appears as a card, and an engine killed with SIGKILL turns
- * Unhealthy on the page, with no reload; a service shows its desired/running tasks. The screenshot goes to the test output directory
+ * Unhealthy on the page, with no reload; a service shows its desired/running tasks, a container its health. The screenshot goes to the test output directory
  * (SWARM_TEST_OUTPUT, default test-output/); SWARM_UPDATE_DOCS=1 also writes docs/cluster-page.png.
  */
 import assert from 'node:assert/strict';
@@ -109,6 +109,11 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
     await waitFor(async () => (await page.$$eval('#service-list .service', (s) => s.map((e) => e.textContent))).join() === 'page-svc 2/2', 30_000, 'the service 2/2 on the page');
     assert.equal(await page.$eval('#services', (e) => (e as unknown as { hidden: boolean }).hidden), false);
     await waitFor(async () => (await page.$$eval('.card .svc', (s) => s.map((e) => e.textContent))).filter((t) => t === 'service page-svc').length === 2, 10_000, 'its 2 tasks\' cards');
+
+    // A container with a HEALTHCHECK: its health on the card, live from the health_status event.
+    const hc = await docker(manager.host, ['run', '-d', '--name', 'page-hc', '--health-cmd', 'true', '--health-interval', '1s', '-e', 'constraint:node==page-0', 'busybox', 'sleep', '1000']);
+    assert.equal(hc.code, 0, hc.stderr);
+    await waitFor(async () => (await page.$eval('.card[data-container="page-hc"]', (c) => c.querySelector('.health')?.textContent ?? '').catch(() => '')) === 'healthy', 30_000, 'page-hc healthy on its card');
 
     await engines.engines[1].kill();
     await waitFor(async () => (await columnStatuses(page))['page-1'] === 'Unhealthy', 30_000, 'page-1 Unhealthy on the page');
