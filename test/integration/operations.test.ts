@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { docker } from '../../testbed/docker-cli';
@@ -206,6 +208,34 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
       await run(['service', 'rm', service]);
     }
     await waitFor(async () => !(await scrapeMetrics(metricsAddr)).text.includes(`service="${service}"`), 10_000, 'a removed service leaves /metrics');
+  });
+
+  it('an import only one engine manages: the summary counts, one closing error names the two that failed', async function () {
+    // dockerd fetches the URL itself: the first engine to ask gets the rootfs, the others a 404.
+    const rootfs = fs.readFileSync(await busyboxTarball());
+    let served = 0;
+    const source = http.createServer((_req, res) => {
+      if (served++ === 0) res.writeHead(200, { 'Content-Type': 'application/x-tar' }).end(rootfs);
+      else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('gone');
+    });
+    await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+    const tag = `${PREFIX}partial:1`;
+    try {
+      const r = await run(['import', `http://127.0.0.1:${(source.address() as AddressInfo).port}/rootfs.tar`, tag]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.equal(served, 3, 'every engine asked');
+      const holders: string[] = [];
+      for (const engine of engines.engines) if ((await docker(engine.host, ['images', '-q', tag])).stdout.trim()) holders.push(engine.name);
+      assert.equal(holders.length, 1, holders.join());
+      const failed = engines.engines.map((e) => e.name).filter((n) => !holders.includes(n)).sort();
+      assert.match(r.stdout, /import: 1\/3 done, 2 failed/);
+      const errors = r.stderr.split('\n').filter(Boolean);
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0], new RegExp(`import failed on 2 of 3 engines: .*404.* \\(${failed.join(', ')}\\)$`));
+    } finally {
+      source.close();
+      await run(['rmi', tag]);
+    }
   });
 
   it('a pull every engine refuses alike fails with one line, as one engine would', async function () {
