@@ -215,8 +215,8 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       const sampled = await sampleCheckpoint(m, options.samples, (i) =>
         progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
-      const scraped = metricsClient ? await sampleMetrics(metricsClient, '/metrics', options.samples, m.pid) : undefined;
-      const paged = metricsClient ? await sampleMetrics(metricsClient, PAGE_VIEW, options.samples, m.pid) : undefined;
+      const scraped = metricsClient ? await sampleMetrics(metricsClient, () => '/metrics', options.samples, m.pid) : undefined;
+      const paged = metricsClient ? await sampleMetrics(metricsClient, pageView, options.samples, m.pid) : undefined;
       endPhase('checkpoint sampling (ps, info, metrics)');
       const single = summarize(probe);
       const createStart = summarize(segment);
@@ -311,16 +311,20 @@ async function sampleCheckpoint(
   return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info), infoCpuMs };
 }
 
-/** The cluster page's request when it opens or follows a change: its first page, default sizes. */
-const PAGE_VIEW = '/api/cluster?page=0&perPage=12&cards=24';
+/**
+ * The cluster page's request when it opens or follows a change, default sizes. Each sample asks
+ * another page: the manager reuses an answer for the same query while nothing changed, and the
+ * figure is what a computation costs (a walk over every engine and container).
+ */
+const pageView = (i: number): string => `/api/cluster?page=${i}&perPage=12&cards=24`;
 
-/** GET `path` on the metrics address `samples` times: what a Prometheus scrape (or the page's view) costs at this fill level. */
-async function sampleMetrics(client: ApiClient, urlPath: string, samples: number, pid: number): Promise<{ summary: Summary; kb: number; cpuMs: number }> {
+/** GET `urlPath(i)` on the metrics address `samples` times: what a Prometheus scrape (or the page's view) costs at this fill level. */
+async function sampleMetrics(client: ApiClient, urlPath: (sample: number) => string, samples: number, pid: number): Promise<{ summary: Summary; kb: number; cpuMs: number }> {
   const times: number[] = [];
   let bytes = 0;
   const cpuBefore = procStats(pid).cpuSec;
   for (let i = 0; i < samples; i++) {
-    const res = expectOk(await client.request('GET', urlPath, { timeoutMs: 60_000 }), `GET ${urlPath}`);
+    const res = expectOk(await client.request('GET', urlPath(i), { timeoutMs: 60_000 }), `GET ${urlPath(i)}`);
     times.push(res.ms);
     bytes = res.bytes;
   }
