@@ -10,14 +10,18 @@
  *   GET /stats
  *     `{"engines":N,"containers":M,"eventSubscribers":K,"imageTransfers":{"inFlight":I,"max":X}}`
  *     (image load/import/pull requests being served now, and the most at once since start).
+ *   POST /engine-time   body: a JSON array of container IDs
+ *     `{"<id>": ms, ...}`: how long this process's engines held each one's create and start
+ *     (engine-time.ts), for those it answered.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimEngine } from './engine';
+import type { EngineTimeLedger } from './engine-time';
 import { runStorm } from './storm';
 import { imageTransfers } from './server';
 
-export async function startControlServer(engines: SimEngine[], host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
+export async function startControlServer(engines: SimEngine[], engineTime: EngineTimeLedger, host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
   let storming = false;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
@@ -37,6 +41,24 @@ export async function startControlServer(engines: SimEngine[], host = '127.0.0.1
       void runStorm(engines, options, (sample) => res.write(JSON.stringify({ sample }) + '\n')).then((done) => {
         storming = false;
         res.end(JSON.stringify({ done }) + '\n');
+      });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/engine-time') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let ids: unknown;
+        try {
+          ids = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          ids = undefined;
+        }
+        if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+          res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"message":"expected a JSON array of container IDs"}\n');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engineTime.lookup(ids)) + '\n');
       });
       return;
     }
