@@ -53,7 +53,8 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
   });
 
   it('metrics agree with what the engines themselves report', async function () {
-    await ok(['run', '-d', '--name', `${PREFIX}m-run`, '-c', '1', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '1000']);
+    const memoryBefore = metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_engine_memory_reserved_bytes', { engine: 'node-1' });
+    await ok(['run', '-d', '--name', `${PREFIX}m-run`, '-c', '1', '-m', '64m', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '1000']);
     await ok(['create', '--name', `${PREFIX}m-created`, '-e', 'constraint:node==node-2', 'busybox', 'true']);
     // The oracle: each engine's own container list and resources.
     const expected = new Map<string, Record<string, number>>();
@@ -76,6 +77,7 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
       assert.equal(metricValue(samples, 'swarm_engine_healthy', { engine: engine.name }), 1);
     }
     assert.equal(metricValue(samples, 'swarm_engine_cpus_reserved', { engine: 'node-1' }), 1, '-c 1 reserves one CPU (classic semantics)');
+    assert.equal(metricValue(samples, 'swarm_engine_memory_reserved_bytes', { engine: 'node-1' }) - memoryBefore, 64 * 1024 * 1024, '-m 64m reserves 64 MiB');
     assert.ok(metricValue(samples, 'swarm_placements_total', { engine: 'node-1' }) >= 1);
     assert.ok(metricValue(samples, 'swarm_placements_total', { engine: 'node-2' }) >= 1);
     assert.equal(metricValue(samples, 'swarm_leader'), 1, 'without --replication the manager is the primary');
