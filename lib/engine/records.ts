@@ -5,6 +5,7 @@
  */
 import type Dockerode from 'dockerode';
 import type { PortBinding } from '../scheduler/node';
+import { reservedMemory } from '../scheduler/resources';
 import type { CreateBody } from '../docker-types';
 import { parseHumanDuration } from '../docker/human-duration';
 
@@ -162,7 +163,7 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, obser
     networkMode: hc.NetworkMode ?? 'default',
     cpuShares: hc.CpuShares ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
-    memory: hc.Memory ?? 0,
+    memory: reservedMemory(hc),
     volumesFrom: hc.VolumesFrom ?? [],
     links: hc.Links ?? [],
     networks: (info.NetworkSettings?.Networks ?? {}) as Record<string, unknown>,
@@ -261,7 +262,7 @@ export function provisionalContainer(id: string, name: string, config: CreateBod
     networkMode: hc.NetworkMode || 'default',
     cpuShares: hc.CpuShares ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
-    memory: hc.Memory ?? 0,
+    memory: reservedMemory(hc),
     volumesFrom: hc.VolumesFrom ?? [],
     links: hc.Links ?? [],
     networks: {},

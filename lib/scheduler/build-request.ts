@@ -5,6 +5,7 @@
  */
 import type { PlacementRequest } from './request';
 import type { PortBinding } from './node';
+import { reservedMemory } from './resources';
 import type { CreateBody } from '../docker-types';
 
 export type { CreateBody } from '../docker-types';
@@ -53,7 +54,7 @@ export function buildPlacementRequest(input: CreateBody, name?: string): { reque
     affinities: lists.affinity,
     whitelists: lists.whitelist,
     cpus: (hostConfig.NanoCpus ?? 0) > 0 ? (hostConfig.NanoCpus as number) / 1e9 : hostConfig.CpuShares ?? 0,
-    memory: hostConfig.Memory ?? 0,
+    memory: reservedMemory(hostConfig),
     networkMode: hostConfig.NetworkMode || 'default',
     portBindings,
     exposedPorts: Object.keys(input.ExposedPorts ?? {}),

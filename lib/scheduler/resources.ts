@@ -6,6 +6,7 @@ export interface ResourceFields {
   CpuShares?: number;
   NanoCpus?: number;
   Memory?: number;
+  MemoryReservation?: number;
 }
 
 export interface Reservation {
@@ -17,6 +18,16 @@ export interface Reservation {
 const SHARES_PER_ENGINE = 1024;
 
 /**
+ * The memory a container reserves: its limit (`-m`, classic's only measure) or its soft
+ * reservation (`--memory-reservation`, what a service's `--reserve-memory` becomes), whichever
+ * is larger. Classic swarm ignored the reservation; counting it lets a reservation reserve
+ * without also capping the container, as swarm mode's does.
+ */
+export function reservedMemory(hostConfig: Pick<ResourceFields, 'Memory' | 'MemoryReservation'> | undefined): number {
+  return Math.max(hostConfig?.Memory ?? 0, hostConfig?.MemoryReservation ?? 0);
+}
+
+/**
  * What a container reserves. CPUs come from NanoCpus (`--cpus`) when set, else from CpuShares
  * read back as classic swarm did (shares*NCPU/1024 of an engine with `engineCpus` CPUs, whole
  * CPUs). This inverts engineCpuShares for whole CPU counts.
@@ -25,7 +36,7 @@ export function containerReservation(hostConfig: ResourceFields | undefined, eng
   const nano = hostConfig?.NanoCpus ?? 0;
   const shares = hostConfig?.CpuShares ?? 0;
   const cpus = nano > 0 ? nano / 1e9 : shares > 0 ? Math.floor((shares * engineCpus) / SHARES_PER_ENGINE) : 0;
-  return { cpus, memory: hostConfig?.Memory ?? 0 };
+  return { cpus, memory: reservedMemory(hostConfig) };
 }
 
 /**

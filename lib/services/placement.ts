@@ -91,9 +91,14 @@ export function taskContainerBody(service: Service, task: Task): CreateBody {
     Labels: labels,
     ExposedPorts: exposed,
     HostConfig: {
-      // Classic semantics reserve NanoCpus as CPUs; a reservation (or else the limit) is what placement counts.
-      NanoCpus: limits.NanoCPUs ?? reservations.NanoCPUs ?? 0,
-      Memory: limits.MemoryBytes ?? reservations.MemoryBytes ?? 0,
+      // Limits cap the container, as in swarm mode. Reservations only reserve: memory as the
+      // engine's soft MemoryReservation, CPUs (without a CPU limit) as classic's CpuShares, a
+      // number of CPUs that the engine receives as a share weight. Placement counts the larger
+      // of limit and reservation (see scheduler/resources.ts).
+      NanoCpus: limits.NanoCPUs ?? 0,
+      CpuShares: limits.NanoCPUs ? undefined : reservations.NanoCPUs ? reservations.NanoCPUs / 1e9 : undefined,
+      Memory: limits.MemoryBytes ?? 0,
+      MemoryReservation: reservations.MemoryBytes || undefined,
       PortBindings: bindings,
       Init: c.Init ?? undefined,
       Binds: (c.Mounts ?? []).filter((m) => m.Type === 'bind' || m.Type === 'volume' || !m.Type).map((m) => `${m.Source}:${m.Target}${m.ReadOnly ? ':ro' : ''}`),

@@ -245,6 +245,20 @@ describe('services over plain engines (docker service / docker node)', function 
     await waitFor(async () => (await running('limited')).length === 1, 60_000, 'limited running');
     const [hostConfig] = (await dockerOk('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', (await containers('limited'))[0].name)).trim().split('\n');
     assert.equal(hostConfig, '67108864 500000000');
+    // A reservation alone reserves without capping (swarm mode's meaning): the container gets a
+    // soft MemoryReservation and a CPU share weight, no limit; placement counts it on its node.
+    await dockerOk('service', 'create', '--detach', '--name', 'reserved', '--reserve-memory', '48m', '--reserve-cpu', '1', 'busybox', 'sleep', '600');
+    const [reservedTask] = await waitFor(async () => {
+      const rows = await running('reserved');
+      return rows.length === 1 ? rows : undefined;
+    }, 60_000, 'reserved running');
+    const [limit, softLimit, nanoCpus, shares] = (await dockerOk('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.MemoryReservation}} {{.HostConfig.NanoCpus}} {{.HostConfig.CpuShares}}', (await containers('reserved'))[0].name)).trim().split(' ');
+    assert.deepEqual([limit, softLimit, nanoCpus], ['0', '50331648', '0']);
+    assert.ok(Number(shares) > 0, `one CPU reserved as a share weight: CpuShares ${shares}`);
+    const status = JSON.parse(await dockerOk('info', '--format', '{{json .SystemStatus}}')) as Array<[string, string]>;
+    const at = status.findIndex(([key]) => key.trim() === reservedTask.node);
+    const reservedMemory = status.slice(at + 1).find(([key]) => key.trim() === '└ Reserved Memory')?.[1] ?? '';
+    assert.match(reservedMemory, /^(48|112) MiB \//, `${reservedTask.node} reserves the 48 MiB (with limited's 64 MiB if it is there too): ${reservedMemory}`);
     const [huge] = await waitFor(async () => {
       const rows = await tasks('huge');
       return rows.length === 1 && rows[0].error !== '' ? rows : undefined;
@@ -252,7 +266,7 @@ describe('services over plain engines (docker service / docker node)', function 
     assert.match(huge.current, /^Pending/);
     assert.match(huge.error, /no suitable node/);
     assert.equal((await containers('huge')).length, 0);
-    await dockerOk('service', 'rm', 'huge', 'limited');
+    await dockerOk('service', 'rm', 'huge', 'limited', 'reserved');
   });
 
   it('drain moves tasks off a node; pause takes no new ones', async function () {

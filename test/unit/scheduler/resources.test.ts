@@ -24,6 +24,14 @@ describe('resources and options', () => {
     assert.deepEqual(containerReservation({ NanoCpus: 1.5e9, CpuShares: 1024, Memory: 64 }, 4), { cpus: 1.5, memory: 64 });
   });
 
+  it('memory reserved is the larger of the limit and the soft reservation, for a request and for a container', () => {
+    for (const [memory, reservation, reserved] of [[0, 0, 0], [64, 0, 64], [0, 48, 48], [64, 48, 64], [32, 48, 48]]) {
+      const hostConfig = { Memory: memory || undefined, MemoryReservation: reservation || undefined };
+      assert.equal(containerReservation(hostConfig, 4).memory, reserved, `Memory ${memory}, MemoryReservation ${reservation}`);
+      assert.equal(buildPlacementRequest({ Image: 'busybox', HostConfig: hostConfig }).request.memory, reserved);
+    }
+  });
+
   it('nodeCapacity applies overcommit as a real fraction (classic truncated 5% of 2 CPUs to 0)', () => {
     assert.deepEqual(nodeCapacity(2, 1000, 0.05), { cpus: 2.1, memory: 1050 });
     assert.deepEqual(nodeCapacity(2, 1000, -0.5), { cpus: 1, memory: 500 });
