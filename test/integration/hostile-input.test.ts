@@ -137,7 +137,7 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
  * first byte of every multi-byte UTF-8 character, with a pause, so the manager reads the two
  * halves of the character in different chunks.
  */
-function splittingProxy(target: number): Promise<{ port: number; close: () => void }> {
+function splittingProxy(target: number): Promise<{ port: number; close: () => void; reset: () => void }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target, '127.0.0.1');
@@ -173,6 +173,11 @@ function splittingProxy(target: number): Promise<{ port: number; close: () => vo
       server.close();
       sockets.forEach((s) => s.destroy());
     },
+    /** Drops every connection through the proxy (the engine stays up): a network blip. */
+    reset: () => {
+      sockets.forEach((s) => s.destroy());
+      sockets.clear();
+    },
   })));
 }
 
@@ -180,7 +185,7 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
   this.timeout(240_000);
   let engines: EngineSet;
   let manager: ManagerHandle;
-  let proxy: { port: number; close: () => void };
+  let proxy: { port: number; close: () => void; reset: () => void };
 
   before(async function () {
     engines = await startEngines(1, { namePrefix: 'fault-' });
@@ -215,6 +220,24 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
     assert.equal(create.length, 1, JSON.stringify(events));
     assert.equal(create[0].Actor.Attributes.greeting, label);
     await docker(engines.engines[0].host, ['rm', '-f', 'utf8-probe']);
+  });
+
+  it('an event stream dropped while the engine lives: the resubscription replays nothing twice', async function () {
+    const engine = engines.engines[0];
+    const listeners = async (): Promise<number> => ((await engine.docker().info()) as { NEventsListener: number }).NEventsListener;
+    await waitFor(async () => (await listeners()) === 1, 10_000, 'one subscription before the drop');
+    const events = await eventsDuring('replay-probe', async () => {
+      const r = await docker(engine.host, ['create', '--name', 'replay-probe', 'busybox', 'true']);
+      assert.equal(r.code, 0, r.stderr);
+      // The manager has the event, then loses its stream (and every other connection) at once;
+      // it resubscribes from the last event's second, which the engine replays in full.
+      await waitFor(async () => (await docker(manager.host, ['ps', '-a', '--filter', 'name=replay-probe', '-q'])).stdout.trim() !== '', 10_000, 'the manager to see the container');
+      proxy.reset();
+      await new Promise((r) => setTimeout(r, 3000));
+      await waitFor(async () => (await listeners()) === 1, 20_000, 'one subscription after the drop');
+    });
+    assert.deepEqual(events.map((e) => e.Action), ['create'], JSON.stringify(events));
+    await docker(engine.host, ['rm', '-f', 'replay-probe']);
   });
 
   it('after a SIGKILL and restart: one event subscription on the engine, every event once', async function () {
