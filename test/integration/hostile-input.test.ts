@@ -132,16 +132,28 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
   });
 });
 
+interface SplittingProxy {
+  port: number;
+  close: () => void;
+  /** Drops every connection through the proxy (the engine stays up): a network blip. */
+  reset: () => void;
+  /** Connections the manager holds open through the proxy. */
+  connections: () => number;
+}
+
 /**
  * A TCP proxy in front of a real engine that splits what the engine sends right after the
  * first byte of every multi-byte UTF-8 character, with a pause, so the manager reads the two
  * halves of the character in different chunks.
  */
-function splittingProxy(target: number): Promise<{ port: number; close: () => void; reset: () => void }> {
+function splittingProxy(target: number): Promise<SplittingProxy> {
   const sockets = new Set<net.Socket>();
+  const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target, '127.0.0.1');
     sockets.add(client).add(upstream);
+    open.add(client);
+    client.on('close', () => open.delete(client));
     client.pipe(upstream);
     let queue = Promise.resolve();
     upstream.on('data', (data: Buffer) => {
@@ -173,7 +185,7 @@ function splittingProxy(target: number): Promise<{ port: number; close: () => vo
       server.close();
       sockets.forEach((s) => s.destroy());
     },
-    /** Drops every connection through the proxy (the engine stays up): a network blip. */
+    connections: () => open.size,
     reset: () => {
       sockets.forEach((s) => s.destroy());
       sockets.clear();
@@ -185,7 +197,7 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
   this.timeout(240_000);
   let engines: EngineSet;
   let manager: ManagerHandle;
-  let proxy: { port: number; close: () => void; reset: () => void };
+  let proxy: SplittingProxy;
 
   before(async function () {
     engines = await startEngines(1, { namePrefix: 'fault-' });
@@ -254,6 +266,9 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
     // Give every path that (re)subscribes (probe, recovered calls, refresh) time to have done so.
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(await listeners(), 1, 'event subscriptions held by the manager on the engine');
+    // One event stream and at most one idle keep-alive connection (the refresh loop's calls
+    // come and go); three subscriptions held three times the connections.
+    await waitFor(async () => proxy.connections() <= 2, 20_000, 'at most 2 connections to the engine');
     const events = await eventsDuring('after-restart', async () => {
       const r = await docker(manager.host, ['run', '--name', 'after-restart', 'busybox', 'true']);
       assert.equal(r.code, 0, r.stderr);
