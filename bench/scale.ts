@@ -54,8 +54,15 @@ export interface ScaleCheckpoint {
   createStart: Summary;
   /** create+start one at a time at this fill level (what one `docker run -d` sees). */
   single: Summary;
-  /** `single` minus the simulator latency of the two engine calls (create, start): the manager's own share. */
+  /**
+   * The manager's own share of each `single` sample: its time minus how long the engine held
+   * the two calls (create, start), as the simulated engine measured it (sim/engine-time.ts).
+   */
   singleOwn: Summary;
+  /** `single` minus the nominal latency of the two calls (2 x latencyMs): also charges the simulator's lateness to the manager. */
+  singleOwnNominal: Summary;
+  /** How long the engine held the two calls, per sample (what singleOwn subtracts). */
+  singleEngine: Summary;
   /** Throughput of that fill segment (containers/s at the configured concurrency). */
   fillRate: number;
   ps: Summary;
@@ -193,9 +200,10 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       fillMs += Date.now() - segmentStart;
       endPhase('fill (concurrent)');
       const probe: number[] = [];
+      const probeIds: string[] = [];
       for (let i = 0; created < target && i < options.singleSamples * 2; i++) {
         try {
-          probe.push(await createAndStart(m));
+          probe.push(await createAndStart(m, probeIds));
           created++;
         } catch (err) {
           result.errors.count++;
@@ -215,9 +223,12 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       endPhase('checkpoint sampling (ps, info, metrics)');
       const single = summarize(probe);
       const createStart = summarize(segment);
+      const engineMs = await engineTimeOf(sims.controlPorts, probeIds);
+      const own = probe.flatMap((ms, i) => (engineMs[probeIds[i]] === undefined ? [] : [ms - engineMs[probeIds[i]]]));
+      if (own.length < probe.length) progress.log(`${phase}: ${percent}%: the simulator had no time for ${probe.length - own.length} of ${probe.length} samples`);
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
-        singleOwn: shift(single, 2 * options.latencyMs), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
+        singleOwn: summarize(own), singleOwnNominal: shift(single, 2 * options.latencyMs), singleEngine: summarize(Object.values(engineMs)), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
         ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)), fds: openFiles(m.pid).open,
       });
       progress.log(
@@ -269,13 +280,29 @@ export async function runScale(label: string, command: string, options: ScaleOpt
 }
 
 /** create + start of one container through the manager; returns the total latency in ms. */
-async function createAndStart(manager: RunningManager): Promise<number> {
+/** Creates and starts one container; its ID is appended to `ids` when given. */
+async function createAndStart(manager: RunningManager, ids?: string[]): Promise<number> {
   const create = await manager.client.request('POST', '/containers/create', { json: CONTAINER_BODY, keepBody: true });
   expectOk(create, 'POST /containers/create');
   const id = (JSON.parse(create.body!.toString('utf8')) as { Id: string }).Id;
   const start = await manager.client.request('POST', `/containers/${id}/start`, { keepBody: true });
   expectOk(start, `POST /containers/${id}/start`);
+  ids?.push(id);
   return create.ms + start.ms;
+}
+
+/** How long the simulated engines held each container's create and start (sim/control.ts). */
+async function engineTimeOf(controlPorts: number[], ids: string[]): Promise<Record<string, number>> {
+  const parts = await Promise.all(controlPorts.map(async (port) => {
+    const control = new ApiClient(port);
+    try {
+      const res = expectOk(await control.request('POST', '/engine-time', { json: ids, keepBody: true }), 'POST /engine-time');
+      return JSON.parse(res.body!.toString('utf8')) as Record<string, number>;
+    } finally {
+      control.close();
+    }
+  }));
+  return Object.assign({}, ...parts) as Record<string, number>;
 }
 
 async function sampleCheckpoint(

@@ -9,13 +9,17 @@
  *     `{"done":{emitted,pause,unpause,sampled,durationMs,lateTicks,ticks,engines}}`.
  *   GET /stats
  *     `{"engines":N,"containers":M,"eventSubscribers":K}`.
+ *   POST /engine-time   body: a JSON array of container IDs
+ *     `{"<id>": ms, ...}`: how long this process's engines held each one's create and start
+ *     (engine-time.ts), for those it answered.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SimEngine } from './engine';
+import type { EngineTimeLedger } from './engine-time';
 import { runStorm } from './storm';
 
-export async function startControlServer(engines: SimEngine[], host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
+export async function startControlServer(engines: SimEngine[], engineTime: EngineTimeLedger, host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
   let storming = false;
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://sim');
@@ -35,6 +39,24 @@ export async function startControlServer(engines: SimEngine[], host = '127.0.0.1
       void runStorm(engines, options, (sample) => res.write(JSON.stringify({ sample }) + '\n')).then((done) => {
         storming = false;
         res.end(JSON.stringify({ done }) + '\n');
+      });
+      return;
+    }
+    if (req.method === 'POST' && url.pathname === '/engine-time') {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        let ids: unknown;
+        try {
+          ids = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+        } catch {
+          ids = undefined;
+        }
+        if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) {
+          res.writeHead(400, { 'Content-Type': 'application/json' }).end('{"message":"expected a JSON array of container IDs"}\n');
+          return;
+        }
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engineTime.lookup(ids)) + '\n');
       });
       return;
     }

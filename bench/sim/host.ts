@@ -7,6 +7,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { SimEngine, type SimEngineOptions } from './engine';
+import { EngineTimeLedger } from './engine-time';
 import { createSimRequestHandler, tuneServer } from './server';
 
 export interface SimHostOptions {
@@ -28,6 +29,8 @@ export interface SimHostOptions {
 
 export class SimHost {
   readonly engines: SimEngine[] = [];
+  /** How long this host's engines held each container's create and start. */
+  readonly engineTime = new EngineTimeLedger();
   private readonly listeners: net.Server[] = [];
   private readonly byPort = new Map<number, SimEngine>();
   private readonly http: http.Server;
@@ -36,7 +39,7 @@ export class SimHost {
 
   constructor(private readonly options: SimHostOptions) {
     this.http = http.createServer(
-      createSimRequestHandler((req) => this.byPort.get(req.socket.localPort ?? -1), { latencyMs: options.latencyMs }),
+      createSimRequestHandler((req) => this.byPort.get(req.socket.localPort ?? -1), { latencyMs: options.latencyMs, engineTime: this.engineTime }),
     );
     tuneServer(this.http);
   }

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
     }),
   });
   await host.start();
-  const control = options.control ? await startControlServer(host.engines, options.host) : undefined;
+  const control = options.control ? await startControlServer(host.engines, host.engineTime, options.host) : undefined;
   const addresses = host.addresses;
   if (options.discoveryFile) writeFileSync(options.discoveryFile, addresses.join('\n') + '\n');
   if (options.json) {

@@ -12,10 +12,13 @@ import { SimError, multiplexFrame, normalizeImageRef, parseFilters, parseSignal 
 import { SIM_API_VERSION, SIM_MIN_API_VERSION, SIM_SERVER_VERSION, SimEngine, type WaitCondition } from './engine';
 import { parseEventTime, type SimEvent } from './events';
 import { TarMetadataReader } from './tar-manifest';
+import { attributeTo, type EngineTimeLedger } from './engine-time';
 
 export interface SimServerOptions {
   /** Added before every API call is answered (streams: before the first byte). */
   latencyMs?: number;
+  /** Records how long each container's create and start were held (see engine-time.ts). */
+  engineTime?: EngineTimeLedger;
 }
 
 type Json = Record<string, unknown>;
@@ -127,7 +130,9 @@ const events: Handler = (engine, req, res, _m, query) => {
 
 const createContainer: Handler = async (engine, req, res, _m, query) => {
   const body = await readJson(req);
-  sendJson(res, 201, engine.createContainer(body, query.get('name')));
+  const created = engine.createContainer(body, query.get('name'));
+  attributeTo(res, created.Id);
+  sendJson(res, 201, created);
 };
 
 const listContainers: Handler = (engine, _req, res, _m, query) => {
@@ -139,7 +144,9 @@ const inspectContainer: Handler = (engine, _req, res, m) => sendJson(res, 200, e
 
 const startContainer: Handler = async (engine, req, res, m) => {
   req.resume(); // a legacy HostConfig body is accepted and ignored, as by dockerd >= 1.24
-  sendEmpty(res, engine.startContainer(m[1]) ? 204 : 304);
+  const started = engine.startContainer(m[1]);
+  attributeTo(res, engine.getContainer(m[1]).id);
+  sendEmpty(res, started ? 204 : 304);
 };
 
 const stopContainer: Handler = (engine, _req, res, m) => sendEmpty(res, engine.stopContainer(m[1]) ? 204 : 304);
@@ -369,7 +376,12 @@ export function createSimRequestHandler(
       else sendError(res, 500, (err as Error).message ?? String(err));
     });
   };
-  return latency > 0 ? (req, res) => void setTimeout(run, latency, req, res) : run;
+  const ledger = options.engineTime;
+  const answer = latency > 0 ? (req: http.IncomingMessage, res: http.ServerResponse) => void setTimeout(run, latency, req, res) : run;
+  return ledger ? (req, res) => {
+    ledger.track(res);
+    answer(req, res);
+  } : answer;
 }
 
 /** Tunes a server for long-lived Docker clients (keep-alive forever, long streams and uploads). */

@@ -12,7 +12,7 @@ import { runStorm, type StormSample } from '../../bench/sim/storm';
 function checkpoint(containers: number, psP50: number, ownP99: number, rssMB: number): ScaleCheckpoint {
   const s = summarize([1]);
   return {
-    percent: 100, containers, listed: containers, createStart: s, single: { ...s, n: 200 }, singleOwn: { ...s, p99: ownP99 },
+    percent: 100, containers, listed: containers, createStart: s, single: { ...s, n: 200 }, singleOwn: { ...s, p99: ownP99 }, singleOwnNominal: s, singleEngine: s,
     fillRate: 600, ps: { ...s, p50: psP50 }, psMB: 1, info: { ...s, p50: 50 }, rssMB, cpuSec: 1, fds: 10,
   };
 }

@@ -271,4 +271,23 @@ describe('simulated engine host', () => {
       await host.stop();
     }
   });
+
+  it("times each container's create and start where the engine answers them, latency included", async () => {
+    const host = new SimHost({ count: 2, basePort: 10000 + Math.floor(Math.random() * 2900) * 3, searchAttempts: 50, latencyMs: 20, engineOptions: () => ({ images: ['busybox:latest'] }) });
+    await host.start();
+    try {
+      const docker = new Docker({ host: '127.0.0.1', port: host.basePort + 1 });
+      const timed = await docker.createContainer({ Image: 'busybox', Cmd: ['true'] });
+      await timed.start();
+      const untimed = await docker.createContainer({ Image: 'busybox', Cmd: ['true'] });
+      await untimed.inspect(); // an inspect is not one of the two calls
+      const held = host.engineTime.lookup([timed.id, untimed.id, 'f'.repeat(64)]);
+      assert.deepEqual(Object.keys(held).sort(), [timed.id, untimed.id].sort());
+      // Two calls held 20 ms each at least; one call (the create alone) for the other.
+      assert.ok(held[timed.id] >= 40 && held[timed.id] < 1000, `create+start held ${held[timed.id]} ms`);
+      assert.ok(held[untimed.id] >= 20 && held[untimed.id] < 1000, `create held ${held[untimed.id]} ms`);
+    } finally {
+      await host.stop();
+    }
+  });
 });
