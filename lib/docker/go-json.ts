@@ -32,17 +32,38 @@ const fail = (c: number, context: string): never => {
 };
 
 /**
- * Go's message for the first syntax error in `text`, or undefined when `text` is valid JSON.
- * (Type errors, which Go reports after the syntax check, are not this module's concern.)
+ * Go's message for the first syntax error in `text`, or undefined when `text` is valid JSON
+ * (`json.Unmarshal`: the whole text is one value). Type errors, which Go reports after the
+ * syntax check, are not this module's concern.
  */
 export function goJsonSyntaxError(text: string): string | undefined {
-  const bytes = Buffer.from(text, 'utf8');
+  const scanned = scan(Buffer.from(text, 'utf8'), false);
+  return 'error' in scanned ? scanned.error : undefined;
+}
+
+/**
+ * What Go's `json.Decoder.Decode` (dockerd's request bodies) makes of `body`: the byte length
+ * of the first JSON value (what follows it is never read), `empty` when there is none (io.EOF),
+ * or the error: the scanner's message, or `unexpected EOF` for a value cut short.
+ */
+export function goJsonDecodeFirst(body: Buffer): { end: number } | { empty: true } | { error: string } {
+  return scan(body, true);
+}
+
+function scan(bytes: Buffer, firstValueOnly: boolean): { end: number } | { empty: true } | { error: string } {
   const stack: Array<'key' | 'value' | 'array'> = [];
   let endTop = false;
+  /** Set when the first value ended (Decoder mode): the index of the byte after it. */
+  let closedAt = -1;
+  let index = 0;
 
   const endValue = (c: number): Step | undefined => {
     if (stack.length === 0) {
       endTop = true;
+      if (firstValueOnly) {
+        closedAt = index;
+        return undefined;
+      }
       return endTopLevel(c);
     }
     if (isSpace(c)) return endValue;
@@ -59,18 +80,22 @@ export function goJsonSyntaxError(text: string): string | undefined {
         stack[stack.length - 1] = 'key';
         return beginString;
       }
-      if (c === 0x7d) {
-        stack.pop();
-        return endValue;
-      }
+      if (c === 0x7d) return close();
       return fail(c, 'after object key:value pair');
     }
     if (c === 0x2c) return beginValue;
-    if (c === 0x5d) {
-      stack.pop();
-      return endValue;
-    }
+    if (c === 0x5d) return close();
     return fail(c, 'after array element');
+  };
+  /** `}` or `]`: the innermost object or array ends (in Decoder mode, the first value may end here). */
+  const close = (): Step | undefined => {
+    stack.pop();
+    if (firstValueOnly && stack.length === 0) {
+      endTop = true;
+      closedAt = index + 1;
+      return undefined;
+    }
+    return endValue;
   };
   const endTopLevel = (c: number): Step => (isSpace(c) ? endTopLevel : fail(c, 'after top-level value'));
   const beginValue: Step = (c) => {
@@ -149,15 +174,29 @@ export function goJsonSyntaxError(text: string): string | undefined {
 
   try {
     let step: Step | undefined = beginValue;
-    for (const c of bytes) {
+    let seenValue = false;
+    for (; index < bytes.length; index++) {
+      const c = bytes[index];
+      if (!isSpace(c)) seenValue = true;
       step = step?.(c);
+      if (closedAt >= 0) return { end: closedAt };
     }
-    // End of input: Go feeds one space; a value still open is "unexpected end".
+    // End of input: Go feeds one space; a value still open is "unexpected end" (the Decoder
+    // says "unexpected EOF" whatever that space step complained of).
+    if (firstValueOnly) {
+      try {
+        step?.(0x20);
+      } catch (err) {
+        if (!(err instanceof GoSyntaxError)) throw err;
+      }
+      if (closedAt >= 0) return { end: closedAt };
+      return seenValue ? { error: 'unexpected EOF' } : { empty: true };
+    }
     if (!endTop) step?.(0x20);
-    if (!endTop) return 'unexpected end of JSON input';
-    return undefined;
+    if (!endTop) return { error: 'unexpected end of JSON input' };
+    return { end: bytes.length };
   } catch (err) {
-    if (err instanceof GoSyntaxError) return err.message;
+    if (err instanceof GoSyntaxError) return { error: err.message };
     throw err;
   }
 }

@@ -73,6 +73,8 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
       '{"Image":"busybox","ExposedPorts":[]}', '{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":80}]}}}',
       '[]', '"x"', '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":[]}}', '{"Image":"busybox","HostConfig":{"CpuShares":1.5}}',
       '{"Image":"busybox","Hostname":3}', '{"Image":"busybox","Tty":"yes"}', '{"Image":"busybox","HostConfig":{"VolumesFrom":"a"}}',
+      // Syntax errors: Go's decoder words them ("unexpected EOF", "invalid character ...").
+      '{"Image":"busybox"', '{"Image":', 'x', '{"Image":"busybox",}', '{"Image" "busybox"}', '{"Image":"busybox","Env":["a\\qb"]}', '[1 2]', '-',
     ];
     for (const body of bodies) {
       const [viaManager, viaEngine] = await Promise.all([call(managerUrl, 'POST', '/v1.41/containers/create', body), call(engineUrl, 'POST', '/v1.41/containers/create', body)]);
@@ -85,6 +87,18 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
     const fine = await call(managerUrl, 'POST', '/v1.41/containers/create?name=hostile-nulls', '{"Image":"busybox","Env":null,"HostConfig":null,"Labels":null}');
     assert.equal(fine.status, 201, fine.body);
     await call(managerUrl, 'DELETE', '/v1.41/containers/hostile-nulls?force=1');
+    // dockerd reads the first JSON value and ignores what follows it.
+    const trailing = '{"Image":"busybox","Labels":{"hostile":"trailing"}} and then some';
+    const [viaManager, viaEngine] = await Promise.all([call(managerUrl, 'POST', '/v1.41/containers/create', trailing), call(engineUrl, 'POST', '/v1.41/containers/create', trailing)]);
+    assert.equal(viaEngine.status, 201, viaEngine.body);
+    assert.equal(viaManager.status, 201, viaManager.body);
+    for (const [url, answer] of [[managerUrl, viaManager], [engineUrl, viaEngine]] as const) await call(url, 'DELETE', `/v1.41/containers/${(JSON.parse(answer.body) as { Id: string }).Id}?force=1`);
+    // Network and volume bodies cut short: dockerd's 400 and words.
+    for (const path of ['/v1.41/networks/create', '/v1.41/volumes/create']) {
+      const [m, e] = await Promise.all([call(managerUrl, 'POST', path, '{"Name":'), call(engineUrl, 'POST', path, '{"Name":')]);
+      assert.equal(m.status, e.status, `${path}: ${m.body} vs ${e.body}`);
+      assert.equal(message(m), message(e), path);
+    }
   });
 
   it('API version prefixes: the same status as dockerd for every form', async function () {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { compileRe2, RegexSyntaxError, tryCompileRe2 } from '../../../lib/docker/regex';
 import { FilterArgs } from '../../../lib/docker/filter-args';
+import { goJsonDecodeFirst } from '../../../lib/docker/go-json';
 import { BadPatternError, pathMatch } from '../../../lib/docker/path-match';
 import { familiarTagged, lookupImage, parseNormalizedNamed } from '../../../lib/docker/reference';
 
@@ -84,6 +85,18 @@ describe('FilterArgs (moby api/types/filters)', function () {
     assert.equal(message('é'), "invalid character 'Ã' looking for beginning of value");
     assert.equal(message('"\\u0001"'), 'json: cannot unmarshal string into Go value of type map[string]map[string]bool');
     assert.equal(message('"\u0001"'), "invalid character '\\x01' in string literal");
+  });
+
+  it("reads request bodies as Go's json.Decoder: the first value only, 'unexpected EOF' when cut short", function () {
+    const first = (text: string): unknown => goJsonDecodeFirst(Buffer.from(text));
+    assert.deepEqual(first('{"a":1} trailing'), { end: 7 });
+    assert.deepEqual(first('  [1,[2]]x'), { end: 9 });
+    assert.deepEqual(first('"s"x'), { end: 3 });
+    assert.deepEqual(first('12'), { end: 2 });
+    assert.deepEqual(first(' \n '), { empty: true });
+    assert.deepEqual(first('{"a":'), { error: 'unexpected EOF' });
+    assert.deepEqual(first('-'), { error: 'unexpected EOF' });
+    assert.deepEqual(first('{"a":1,}'), { error: "invalid character '}' looking for beginning of object key string" });
   });
 
   it('validates keys with dockerd\'s message', function () {
