@@ -56,7 +56,8 @@ function fmt(v: number | undefined): string {
 export function scaleTable(result: ScaleResult): string {
   const rows = result.checkpoints.map((c) => [
     `${c.percent}%`, String(c.containers), String(c.listed), triple(c.createStart), String(c.fillRate), triple(c.single), `${fmt(c.singleEngine.p50)} / ${fmt(c.singleEngine.p99)}`, `${triple(c.singleOwn)} (${fmt(c.singleOwnNominal.p99)})`,
-    triple(c.ps), fmt(c.psMB), triple(c.info), c.metrics ? `${triple(c.metrics)} (${c.metricsKB} KB; CPU ${fmt(c.metricsCpuMs)} ms vs info ${fmt(c.infoCpuMs)} ms)` : '–', fmt(c.rssMB), fmt(c.cpuSec), String(c.fds ?? '–'),
+    triple(c.ps), fmt(c.psMB), triple(c.info), c.metrics ? `${triple(c.metrics)} (${c.metricsKB} KB; CPU ${fmt(c.metricsCpuMs)} ms vs info ${fmt(c.infoCpuMs)} ms)` : '–',
+    c.page ? `${triple(c.page)} (${c.pageKB} KB; CPU ${fmt(c.pageCpuMs)} ms)` : '–', fmt(c.rssMB), fmt(c.cpuSec), String(c.fds ?? '–'),
   ]);
   const head =
     `Scale: ${result.engines} simulated engines (${result.latencyMs} ms per engine call), fill to ${result.containers} containers, ` +
@@ -71,7 +72,7 @@ export function scaleTable(result: ScaleResult): string {
   return (
     head + '\n' +
     table(
-      ['fill', 'containers', 'ps lists', `create+start under fill (x${result.concurrency}) ms p50/p90/p99`, 'ctr/s', `create+start alone (n=${result.checkpoints[0]?.single.n ?? 0}) ms p50/p90/p99`, "engine's time ms p50/p99", 'own share ms p50/p90/p99 (nominal p99)', 'ps -a ms p50/p90/p99', 'ps MB', 'info ms p50/p90/p99', '/metrics ms p50/p90/p99', 'RSS MB', 'CPU s', 'fds'],
+      ['fill', 'containers', 'ps lists', `create+start under fill (x${result.concurrency}) ms p50/p90/p99`, 'ctr/s', `create+start alone (n=${result.checkpoints[0]?.single.n ?? 0}) ms p50/p90/p99`, "engine's time ms p50/p99", 'own share ms p50/p90/p99 (nominal p99)', 'ps -a ms p50/p90/p99', 'ps MB', 'info ms p50/p90/p99', '/metrics ms p50/p90/p99', 'page view ms p50/p90/p99', 'RSS MB', 'CPU s', 'fds'],
       rows,
     )
   );

@@ -73,6 +73,10 @@ export interface ScaleCheckpoint {
   metricsKB?: number;
   /** The manager's CPU time per request (from /proc, over all samples): robust to a loaded machine, unlike latency. */
   metricsCpuMs?: number;
+  /** GET /api/cluster (the cluster page's first page: 12 engine columns x 24 cards, the totals and services), same sampling. */
+  page?: Summary;
+  pageKB?: number;
+  pageCpuMs?: number;
   infoCpuMs?: number;
   rssMB: number;
   cpuSec: number;
@@ -219,7 +223,8 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       const sampled = await sampleCheckpoint(m, options.samples, (i) =>
         progress.update(`${phase}: sample at ${percent}%`, (options.samples + i) / (options.samples * 3), `ps -a / info over ${created} containers`),
       );
-      const scraped = metricsClient ? await sampleMetrics(metricsClient, options.samples, m.pid) : undefined;
+      const scraped = metricsClient ? await sampleMetrics(metricsClient, () => '/metrics', options.samples, m.pid) : undefined;
+      const paged = metricsClient ? await sampleMetrics(metricsClient, pageView, options.samples, m.pid) : undefined;
       endPhase('checkpoint sampling (ps, info, metrics)');
       const single = summarize(probe);
       const createStart = summarize(segment);
@@ -229,12 +234,14 @@ export async function runScale(label: string, command: string, options: ScaleOpt
       result.checkpoints.push({
         percent, containers: created, listed: sampled.listed, createStart, single,
         singleOwn: summarize(own), singleOwnNominal: shift(single, 2 * options.latencyMs), singleEngine: summarize(Object.values(engineMs)), fillRate: Math.round(segment.length / Math.max(fillSeconds, 0.001)),
-        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)), fds: openFiles(m.pid).open,
+        ps: sampled.ps, psMB: sampled.psMB, info: sampled.info, metrics: scraped?.summary, metricsKB: scraped?.kb, metricsCpuMs: scraped?.cpuMs,
+        page: paged?.summary, pageKB: paged?.kb, pageCpuMs: paged?.cpuMs, infoCpuMs: sampled.infoCpuMs, ...pick(procStats(m.pid)), fds: openFiles(m.pid).open,
       });
       progress.log(
         `${phase}: ${percent}% (${created} containers): create+start p50 ${createStart.p50} ms p99 ${createStart.p99} ms, ` +
           `single p50 ${single.p50} ms p99 ${single.p99} ms, ps -a p50 ${sampled.ps.p50} ms (${sampled.listed} listed), info p50 ${sampled.info.p50} ms, ` +
-          (scraped ? `/metrics p50 ${scraped.summary.p50} ms p99 ${scraped.summary.p99} ms (${scraped.kb} KB; manager CPU ${scraped.cpuMs} ms per scrape vs ${sampled.infoCpuMs} ms per info), ` : '') + `RSS ${procStats(m.pid).rssMB} MB`,
+          (scraped ? `/metrics p50 ${scraped.summary.p50} ms p99 ${scraped.summary.p99} ms (${scraped.kb} KB; manager CPU ${scraped.cpuMs} ms per scrape vs ${sampled.infoCpuMs} ms per info), ` : '') +
+          (paged ? `page view p50 ${paged.summary.p50} ms p99 ${paged.summary.p99} ms (${paged.kb} KB; manager CPU ${paged.cpuMs} ms), ` : '') + `RSS ${procStats(m.pid).rssMB} MB`,
       );
       result.rssMBMax = Math.max(result.rssMBMax, result.checkpoints[result.checkpoints.length - 1].rssMB);
       if (result.aborted) break;
@@ -331,13 +338,20 @@ async function sampleCheckpoint(
   return { ps: summarize(ps), psMB: Math.round((bytes / 1024 / 1024) * 100) / 100, listed, info: summarize(info), infoCpuMs };
 }
 
-/** GET /metrics `samples` times: what a Prometheus scrape costs at this fill level. */
-async function sampleMetrics(client: ApiClient, samples: number, pid: number): Promise<{ summary: Summary; kb: number; cpuMs: number }> {
+/**
+ * The cluster page's request when it opens or follows a change, default sizes. Each sample asks
+ * another page: the manager reuses an answer for the same query while nothing changed, and the
+ * figure is what a computation costs (a walk over every engine and container).
+ */
+const pageView = (i: number): string => `/api/cluster?page=${i}&perPage=12&cards=24`;
+
+/** GET `urlPath(i)` on the metrics address `samples` times: what a Prometheus scrape (or the page's view) costs at this fill level. */
+async function sampleMetrics(client: ApiClient, urlPath: (sample: number) => string, samples: number, pid: number): Promise<{ summary: Summary; kb: number; cpuMs: number }> {
   const times: number[] = [];
   let bytes = 0;
   const cpuBefore = procStats(pid).cpuSec;
   for (let i = 0; i < samples; i++) {
-    const res = expectOk(await client.request('GET', '/metrics', { timeoutMs: 60_000 }), 'GET /metrics');
+    const res = expectOk(await client.request('GET', urlPath(i), { timeoutMs: 60_000 }), `GET ${urlPath(i)}`);
     times.push(res.ms);
     bytes = res.bytes;
   }

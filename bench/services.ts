@@ -8,16 +8,19 @@
  *  - a rolling update of N tasks (parallelism N/3, monitor 0): per-task latency (update request ->
  *    the new task running) and the time until UpdateStatus is completed;
  *  - convergence after an engine's SIGKILL: per replaced task (kill -> replacement running) and
- *    until N run again;
+ *    until N run again (the engine with the most tasks dies);
  *  - the routing mesh against connecting to the task directly: one HTTP GET per new connection,
  *    sequential (latency p50/p99) and 16 at a time (requests/s).
- * Simulated engines (bench/sim, one process): the same create / scale / update at N = 3,000.
+ * Simulated engines (bench/sim): the same create / scale / update at N = 3,000, then the SIGKILL
+ * of one engine, which runs alone in a simulator process of its own (the others share one).
+ *
+ *   npm run bench:services -- [--only real|sim] [--real-tasks 30] [--sim-tasks 3000] ...
  *
  * Options: --real-tasks N (30), --sim-tasks N (3000), --sim-engines N (300), --sim-latency-ms (5),
  *          --mesh-requests N (500), --only real|sim.
  */
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { startEngines, type EngineSet } from '../testbed/engines';
@@ -145,6 +148,29 @@ class Bench {
     print(`[${label}] rolling update of ${n}: UpdateStatus completed`, `${total} ms`);
     return id;
   }
+
+  /**
+   * Convergence after an engine's SIGKILL: from the kill to each replacement task running
+   * (elsewhere), and until all `n` run again.
+   */
+  async afterEngineKill(label: string, id: string, n: number, victimNode: string, kill: () => Promise<void>): Promise<void> {
+    const running = await this.runningTasks(id);
+    const lost = running.filter((t) => t.NodeID === victimNode).length;
+    const t0 = Date.now();
+    await kill();
+    await waitFor(async () => (await this.runningCount(id)) < n, 120_000, 'the dead engine noticed', 100);
+    const back = await this.untilRunning(id, n, t0, 300_000, (t) => t.NodeID !== victimNode && !running.some((r) => r.ID === t.ID));
+    print(`[${label}] engine SIGKILL (${lost} tasks lost): per replaced task`, summarize(back.perTask));
+    print(`[${label}] engine SIGKILL: all ${n} running again`, `${back.total} ms`);
+  }
+
+  /** The node ID of an engine, by its name. */
+  async nodeId(hostname: string): Promise<string> {
+    const nodes = await this.client.json<Array<{ ID: string; Description: { Hostname: string } }>>('GET', '/v1.41/nodes');
+    const node = nodes.find((x) => x.Description.Hostname === hostname);
+    if (!node) throw new Error(`no node ${hostname}`);
+    return node.ID;
+  }
 }
 
 function get(port: number): Promise<number> {
@@ -209,20 +235,12 @@ async function real(n: number, meshRequests: number): Promise<void> {
     const id = await bench.lifecycle('real', n, 300_000);
 
     // Convergence after a SIGKILL: the engine with the most tasks dies.
-    const nodes = await bench.client.json<Array<{ ID: string; Description: { Hostname: string } }>>('GET', '/v1.41/nodes');
-    const running = await bench.runningTasks(id);
     const counts = new Map<string, number>();
-    for (const t of running) counts.set(t.NodeID, (counts.get(t.NodeID) ?? 0) + 1);
+    for (const t of await bench.runningTasks(id)) counts.set(t.NodeID, (counts.get(t.NodeID) ?? 0) + 1);
     const victimNode = [...counts.entries()].sort((a, b) => b[1] - a[1])[0][0];
-    const victimName = nodes.find((x) => x.ID === victimNode)!.Description.Hostname;
-    const victim = engines.engines.find((e) => e.name === victimName)!;
-    const lost = counts.get(victimNode)!;
-    const t0 = Date.now();
-    await victim.kill();
-    await waitFor(async () => (await bench.runningCount(id)) < n, 60_000, 'the dead engine noticed', 100);
-    const back = await bench.untilRunning(id, n, t0, 120_000, (t) => t.NodeID !== victimNode && !running.some((r) => r.ID === t.ID));
-    print(`[real] engine SIGKILL (${lost} tasks lost): per replaced task`, summarize(back.perTask));
-    print(`[real] engine SIGKILL: all ${n} running again`, `${back.total} ms`);
+    let victim: EngineSet['engines'][number] | undefined;
+    for (const e of engines.engines) if (await bench.nodeId(e.name) === victimNode) victim = e;
+    await bench.afterEngineKill('real', id, n, victimNode, () => victim!.kill());
     await bench.client.json('DELETE', `/v1.41/services/${id}`);
 
     // Routing mesh vs direct.
@@ -245,16 +263,23 @@ async function real(n: number, meshRequests: number): Promise<void> {
 async function simulated(n: number, engineCount: number, latencyMs: number): Promise<void> {
   console.log(`Simulated engines: ${engineCount} (latency ${latencyMs} ms per call), N = ${n}`);
   const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-services-'));
-  const sim = await startSimHost(engineCount, latencyMs, path.join(dir, 'engines'));
-  const manager = await startManagerCommand('swarm-ts', 'node --max-old-space-size=4096 bin/swarm manage', `nodes://${sim.range}`);
+  // The engine to SIGKILL lives alone in a simulator process of its own (the last name).
+  const sim = await startSimHost(engineCount - 1, latencyMs, path.join(dir, 'engines'));
+  const victim = await startSimHost(1, latencyMs, path.join(dir, 'victim'), 1, engineCount - 1);
+  const discovery = path.join(dir, 'all');
+  writeFileSync(discovery, [...sim.addresses, ...victim.addresses].join('\n') + '\n');
+  const manager = await startManagerCommand('swarm-ts', 'node --max-old-space-size=4096 bin/swarm manage', `file://${discovery}`);
   try {
     const bench = new Bench(manager.client);
     await waitFor(async () => (await bench.client.json<unknown[]>('GET', '/v1.41/nodes')).length === engineCount, 120_000, `${engineCount} nodes`, 500);
     await bench.baseline('sim', Math.min(n, 1000));
-    await bench.lifecycle('sim', n, 600_000);
+    const id = await bench.lifecycle('sim', n, 600_000);
+    const victimName = `sim-${String(engineCount - 1).padStart(String(engineCount - 1).length, '0')}`;
+    await bench.afterEngineKill('sim', id, n, await bench.nodeId(victimName), () => victim.kill());
   } finally {
     await manager.stop();
     await sim.stop();
+    await victim.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

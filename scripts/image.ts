@@ -32,9 +32,14 @@ export const IMAGE_TAGS = [`swarm-ts:${IMAGE_VERSION}`, 'swarm-ts:latest'];
 /** dist/ directories that make up the product (the rest is tests and tooling). */
 const PRODUCT_DIRS = ['lib', 'discovery', 'filters', 'strategies'];
 
-export function builtCommit(): string {
+/** The files of those directories the image holds: compiled code, JSON, the dashboard's static assets. */
+function isProductFile(file: string): boolean {
+  return file.endsWith('.js') || file.endsWith('.json') || file.includes(`${path.sep}static${path.sep}`);
+}
+
+export function builtCommit(root = REPO_ROOT): string {
   try {
-    return (JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'dist', 'build-info.json'), 'utf8')) as { commit: string }).commit;
+    return (JSON.parse(fs.readFileSync(path.join(root, 'dist', 'build-info.json'), 'utf8')) as { commit: string }).commit;
   } catch {
     return 'HEAD';
   }
@@ -117,7 +122,7 @@ export function assembleContext(): ImageContext {
     fs.mkdirSync(path.join(app, 'dist'), { recursive: true });
     for (const file of ['package.json', 'package-lock.json']) fs.copyFileSync(path.join(REPO_ROOT, file), path.join(app, file));
     fs.cpSync(path.join(REPO_ROOT, 'bin'), path.join(app, 'bin'), { recursive: true });
-    for (const sub of PRODUCT_DIRS) copyTree(path.join(dist, sub), path.join(app, 'dist', sub), (f) => f.endsWith('.js') || f.endsWith('.json') || f.includes(`${path.sep}static${path.sep}`));
+    for (const sub of PRODUCT_DIRS) copyTree(path.join(dist, sub), path.join(app, 'dist', sub), isProductFile);
     fs.copyFileSync(path.join(dist, 'build-info.json'), path.join(app, 'dist', 'build-info.json'));
     fs.cpSync(path.join(REPO_ROOT, 'node_modules'), path.join(app, 'node_modules'), { recursive: true });
     execFileSync('npm', ['prune', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: app, stdio: 'pipe' });
@@ -171,19 +176,29 @@ export async function buildImage(docker: Dockerode, context: ImageContext, tags 
   return image.Id;
 }
 
-/** A content key for caching a built image: the inputs that determine it. */
-export function contextKey(): string {
+/**
+ * A content key for caching a built image: every input that determines it. Besides the product
+ * code and the lock file, that is this recipe itself (the generated Dockerfile, the entrypoint,
+ * what is copied and pruned: dist/scripts/image.js), bin/swarm and the node that is copied in,
+ * so a change to any of them (even uncommitted, where the commit stamp stays "<sha>-dirty")
+ * builds a new image instead of loading a stale one.
+ */
+export function contextKey(root = REPO_ROOT, node = { version: process.version, path: process.execPath }): string {
   const hash = crypto.createHash('sha256');
-  hash.update(builtCommit());
-  hash.update(fs.readFileSync(path.join(REPO_ROOT, 'package-lock.json')));
-  for (const sub of PRODUCT_DIRS) hashTree(hash, path.join(REPO_ROOT, 'dist', sub));
+  hash.update(builtCommit(root));
+  hash.update(`node ${node.version} ${node.path}`);
+  for (const file of ['package-lock.json', path.join('bin', 'swarm'), path.join('dist', 'scripts', 'image.js')]) {
+    hash.update(file).update(fs.readFileSync(path.join(root, file)));
+  }
+  for (const sub of PRODUCT_DIRS) hashTree(hash, path.join(root, 'dist', sub), path.join(root, 'dist'));
   return hash.digest('hex').slice(0, 16);
 }
 
-function hashTree(hash: crypto.Hash, dir: string): void {
+/** Hashes the files of `dir` the image copies (isProductFile), by path relative to `root` and content. */
+function hashTree(hash: crypto.Hash, dir: string, root = dir): void {
   for (const entry of fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) hashTree(hash, full);
-    else if (entry.name.endsWith('.js')) hash.update(entry.name).update(fs.readFileSync(full));
+    if (entry.isDirectory()) hashTree(hash, full, root);
+    else if (isProductFile(full)) hash.update(path.relative(root, full)).update(fs.readFileSync(full));
   }
 }

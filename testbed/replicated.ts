@@ -7,6 +7,8 @@ import { startManager, type ManagerHandle } from './manager';
 
 export interface ReplicatedManagers {
   managers: ManagerHandle[];
+  /** Each manager's --metrics-addr (host:port), when started with `metrics`; kept across restarts. */
+  metricsAddrs: string[];
   /** Starts manager i again on its port (after a stop or kill). */
   restart(i: number): Promise<ManagerHandle>;
   /** Each live manager's role from GET /info: "primary", "replica" or "down". */
@@ -23,6 +25,8 @@ export interface ReplicatedOptions {
   /** --replication-ttl, e.g. "4s" */
   ttl: string;
   args?: string[];
+  /** Give each manager a --metrics-addr of its own (/metrics, /readyz, the page). */
+  metrics?: boolean;
 }
 
 /** Role and primary address from a manager's /info SystemStatus. */
@@ -39,14 +43,16 @@ export async function roleOf(port: number): Promise<{ role: string; primary?: st
 
 export async function startReplicatedManagers(options: ReplicatedOptions): Promise<ReplicatedManagers> {
   const ports = await Promise.all(Array.from({ length: options.count }, () => freePort()));
-  const start = (port: number): Promise<ManagerHandle> =>
-    startManager(['--replication', '--replication-ttl', options.ttl, '--advertise', `127.0.0.1:${port}`, ...(options.args ?? []), options.discovery], { port });
+  const metricsAddrs = options.metrics ? await Promise.all(ports.map(async () => `127.0.0.1:${await freePort()}`)) : [];
+  const start = (port: number, i: number): Promise<ManagerHandle> =>
+    startManager(['--replication', '--replication-ttl', options.ttl, '--advertise', `127.0.0.1:${port}`, ...(options.metrics ? ['--metrics-addr', metricsAddrs[i]] : []), ...(options.args ?? []), options.discovery], { port });
   const managers = await Promise.all(ports.map(start));
   const self: ReplicatedManagers = {
     managers,
+    metricsAddrs,
     restart: async (i) => {
       await managers[i].kill().catch(() => undefined);
-      managers[i] = await start(ports[i]);
+      managers[i] = await start(ports[i], i);
       return managers[i];
     },
     roles: () => Promise.all(ports.map(async (port) => ({ port, ...(await roleOf(port)) }))),

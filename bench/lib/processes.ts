@@ -81,6 +81,8 @@ export interface RunningSimHost {
   perProcess: number;
   addresses: string[];
   stop(): Promise<void>;
+  /** SIGKILLs every simulator process at once (an engine dying without a goodbye). */
+  kill(): Promise<void>;
 }
 
 /**
@@ -96,12 +98,13 @@ let simHostRuns = 0;
 
 /**
  * Starts `count` simulated engines on consecutive ports, in ceil(count / perProcess) child
- * processes (dist/bench/sim/main.js), named sim-0000... across all of them, and writes the
- * addresses to `discoveryFile`. On a busy port the whole range is tried again elsewhere.
+ * processes (dist/bench/sim/main.js), named sim-0000... across all of them (from sim-<firstIndex>,
+ * so a second host can extend a first one's names), and writes the addresses to `discoveryFile`.
+ * On a busy port the whole range is tried again elsewhere.
  */
-export async function startSimHost(count: number, latencyMs: number, discoveryFile: string, perProcess = ENGINES_PER_SIM_PROCESS): Promise<RunningSimHost> {
+export async function startSimHost(count: number, latencyMs: number, discoveryFile: string, perProcess = ENGINES_PER_SIM_PROCESS, firstIndex = 0): Promise<RunningSimHost> {
   const processes = Math.ceil(count / perProcess);
-  const nameWidth = String(Math.max(count - 1, 0)).length;
+  const nameWidth = String(Math.max(firstIndex + count - 1, 0)).length;
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < 8; attempt++) {
     const basePort = pickBasePort(count);
@@ -116,7 +119,7 @@ export async function startSimHost(count: number, latencyMs: number, discoveryFi
         args: [
           '-c', `${RAISE_NOFILE} exec "$0" "$@"`, process.execPath,
           path.join(REPO_ROOT, 'dist', 'bench', 'sim', 'main.js'),
-          '--count', String(n), '--base-port', String(basePort + first), '--first-index', String(first), '--name-width', String(nameWidth),
+          '--count', String(n), '--base-port', String(basePort + first), '--first-index', String(firstIndex + first), '--name-width', String(nameWidth),
           '--latency-ms', String(latencyMs), '--json', '--control',
         ],
         cwd: REPO_ROOT,
@@ -149,6 +152,9 @@ export async function startSimHost(count: number, latencyMs: number, discoveryFi
       addresses,
       stop: async () => {
         await Promise.all(pids.map((pid) => stop(pid)));
+      },
+      kill: async () => {
+        await Promise.all(pids.map((pid) => kill(pid)));
       },
     };
   }

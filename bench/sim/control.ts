@@ -8,7 +8,8 @@
  *     `{"sample":{engine,id,state,emittedAtMs}}` for each sampled change, then
  *     `{"done":{emitted,pause,unpause,sampled,durationMs,lateTicks,ticks,engines}}`.
  *   GET /stats
- *     `{"engines":N,"containers":M,"eventSubscribers":K}`.
+ *     `{"engines":N,"containers":M,"eventSubscribers":K,"imageTransfers":{"inFlight":I,"max":X}}`
+ *     (image load/import/pull requests being served now, and the most at once since start).
  *   POST /engine-time   body: a JSON array of container IDs
  *     `{"<id>": ms, ...}`: how long this process's engines held each one's create and start
  *     (engine-time.ts), for those it answered.
@@ -18,6 +19,7 @@ import type { AddressInfo } from 'node:net';
 import type { SimEngine } from './engine';
 import type { EngineTimeLedger } from './engine-time';
 import { runStorm } from './storm';
+import { imageTransfers } from './server';
 
 export async function startControlServer(engines: SimEngine[], engineTime: EngineTimeLedger, host = '127.0.0.1', port = 0): Promise<{ port: number; close(): void }> {
   let storming = false;
@@ -67,7 +69,7 @@ export async function startControlServer(engines: SimEngine[], engineTime: Engin
         containers += e.containerCount;
         subscribers += e.events.listenerCount;
       }
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ engines: engines.length, containers, eventSubscribers: subscribers }) + '\n');
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ engines: engines.length, containers, eventSubscribers: subscribers, imageTransfers }) + '\n');
       return;
     }
     res.writeHead(404, { 'Content-Type': 'application/json' }).end('{"message":"page not found"}\n');

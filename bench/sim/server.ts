@@ -348,11 +348,24 @@ async function dispatch(engine: SimEngine, req: http.IncomingMessage, res: http.
     const match = route.pattern.exec(path);
     if (!match) continue;
     commonHeaders(res);
+    if (route.handler === loadImages || route.handler === createImage) countImageTransfer(res);
     await route.handler(engine, req, res, match, url.searchParams);
     return;
   }
   req.resume();
   sendJson(res, 404, { message: 'page not found' });
+}
+
+/**
+ * Image transfers (load, import, pull) in progress on all engines of this process, and the most
+ * seen at once: how a test checks that the manager keeps --broadcast-parallelism.
+ */
+export const imageTransfers = { inFlight: 0, max: 0 };
+
+function countImageTransfer(res: http.ServerResponse): void {
+  imageTransfers.inFlight++;
+  imageTransfers.max = Math.max(imageTransfers.max, imageTransfers.inFlight);
+  res.once('close', () => imageTransfers.inFlight--);
 }
 
 /**

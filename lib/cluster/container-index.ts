@@ -91,6 +91,20 @@ export class ContainerIndex {
     this.byEngine.delete(engine);
   }
 
+  /** The live entries of the containers with these full IDs, as a snapshot in the same order. */
+  snapshotOf(ids: readonly string[]): OrderSnapshot {
+    const found = new Set<OrderEntry>();
+    for (const id of ids) {
+      // Looked up on every engine, as the full walk would meet it: two engines can hold one ID.
+      for (const entries of this.byEngine.values()) {
+        const entry = entries.get(id);
+        if (entry) found.add(entry);
+      }
+    }
+    const entries = [...found].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
+    return { entries, length: entries.length };
+  }
+
   snapshot(): OrderSnapshot {
     if (this.dead > 0 && this.dead * 4 >= this.entries.length) {
       this.entries = this.entries.filter((e) => e.live);

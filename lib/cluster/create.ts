@@ -38,6 +38,11 @@ export interface CreateOptions {
   onEngine?: (engine: Engine) => void;
   /** Narrows the nodes the scheduler may choose from (services: availability, constraints, spread). */
   candidates?: (nodes: SchedulerNode[]) => SchedulerNode[];
+  /**
+   * Labels that depend on the engine the container lands on, added for each attempt (services:
+   * swarm mode's `com.docker.swarm.node.id`, known only once the scheduler has chosen).
+   */
+  labelsFor?: (engine: Engine) => Record<string, string>;
 }
 
 /**
@@ -65,8 +70,9 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
   for (let attempt = 0; attempt < attempts.length; attempt++) {
     const engine = attempts[attempt];
     options.onEngine?.(engine);
+    const attemptBody = options.labelsFor ? { ...body, Labels: { ...labels, ...options.labelsFor(engine) } } : body;
     const release = cluster.reserve(engine, {
-      id: '', names: bareName ? [bareName] : [], image: request.image, labels, state: 'pending',
+      id: '', names: bareName ? [bareName] : [], image: request.image, labels: attemptBody.Labels as Record<string, string>, state: 'pending',
       cpus: request.cpus, memory: request.memory, networkMode: request.networkMode,
       portBindings: request.portBindings, exposedPorts: request.exposedPorts,
     });
@@ -74,11 +80,11 @@ export async function createContainer(cluster: Cluster, input: CreateBody, name:
       const query = bareName ? `?name=${encodeURIComponent(bareName)}` : '';
       const forwardHeaders = headers['x-registry-auth'] ? { 'X-Registry-Auth': headers['x-registry-auth'] } : {};
       const sentAt = Date.now();
-      const response = await engine.request('POST', `/containers/create${query}`, { body: engineBody(body, request.cpus, engine.cpus), headers: forwardHeaders, apiVersion });
+      const response = await engine.request('POST', `/containers/create${query}`, { body: engineBody(attemptBody, request.cpus, engine.cpus), headers: forwardHeaders, apiVersion });
       const text = response.body.toString('utf8');
       if (response.status === 201) {
         const created = JSON.parse(text) as { Id: string; Warnings?: string[] | null };
-        engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', body, sentAt));
+        engine.adoptCreated(provisionalContainer(created.Id, bareName ?? '', attemptBody, sentAt));
         metrics.placements.inc({ engine: engine.name });
         if ((labels['com.docker.swarm.reschedule-policies'] ?? '').includes('on-node-failure')) cluster.createBodies.set(created.Id, body);
         return { engine, id: created.Id, warnings: created.Warnings ?? [] };

@@ -21,7 +21,7 @@ export function serviceOf(labels: Record<string, string>): string {
 export interface ViewQuery {
   /** Substring of a container's or an engine's name. */
   name: string;
-  /** A container state (running, exited, ...) or an engine status (healthy, unhealthy, pending). */
+  /** A container state (running, exited, ..., "host down") or an engine status (healthy, unhealthy, pending). */
   state: string;
   /** `key` or `key=value`, on a container's labels or its engine's. */
   label: string;
@@ -88,8 +88,20 @@ function labelMatcher(expr: string): ((labels: Record<string, string>) => boolea
   return (labels) => labels[key] === value;
 }
 
+/**
+ * What the page calls a container's state: Docker's, or "host down" while its engine is not
+ * healthy (as `docker ps` shows "Host Down" and leaves it out of the running ones). Cards,
+ * per-engine counts, totals and the state filter all use it, so a dead engine's containers are
+ * not counted as running.
+ */
+const HOST_DOWN = 'host down';
+
+function pageState(c: ContainerRecord, engineHealthy: boolean): string {
+  return engineHealthy ? c.state.status : HOST_DOWN;
+}
+
 function card(c: ContainerRecord, engine: Engine): CardView {
-  return { name: c.name, image: c.image, state: engine.isHealthy ? c.state.status : 'host down', health: c.state.health ?? '', service: serviceOf(c.labels) };
+  return { name: c.name, image: c.image, state: pageState(c, engine.isHealthy), health: c.state.health ?? '', service: serviceOf(c.labels) };
 }
 
 /** Running first, then by name: the cards worth seeing first. */
@@ -115,8 +127,9 @@ export function clusterView(cluster: Cluster, q: ViewQuery): ClusterView {
     const engineNameHit = nameNeedle !== '' && engine.name.toLowerCase().includes(nameNeedle);
     const engineLabelHit = labelOk?.(engine.labels) ?? false;
     const hits: ContainerRecord[] = [];
+    const engineHealthy = engine.isHealthy;
     for (const c of engine.containers.values()) {
-      const state = c.state.status;
+      const state = pageState(c, engineHealthy);
       states[state] = (states[state] ?? 0) + 1;
       containerTotals[state] = (containerTotals[state] ?? 0) + 1;
       containerTotals.total++;

@@ -216,6 +216,20 @@ export function restartPolicyOf(spec: ServiceSpec): Required<RestartPolicy> {
   return { Condition: p.Condition ?? 'any', Delay: p.Delay ?? 5 * SECOND, MaxAttempts: p.MaxAttempts ?? 0, Window: p.Window ?? 0 };
 }
 
+/**
+ * The restart policy's verdict on a task that stopped while meant to run (`state` terminal):
+ * undefined when it is not restarted (condition none; on-failure and it completed; MaxAttempts
+ * restarts already within Window, or ever when Window is 0), else the restart times (ms) its
+ * replacement carries: those within Window, and now.
+ */
+export function restartVerdict(policy: Required<RestartPolicy>, state: TaskState, restarts: number[], now: number): number[] | undefined {
+  if (policy.Condition === 'none' || (policy.Condition === 'on-failure' && state === 'complete')) return undefined;
+  const windowStart = policy.Window > 0 ? now - policy.Window / 1e6 : 0;
+  const recent = restarts.filter((t) => t >= windowStart);
+  if (policy.MaxAttempts > 0 && recent.length >= policy.MaxAttempts) return undefined;
+  return [...recent, now];
+}
+
 export function updateConfigOf(spec: ServiceSpec, rollback: boolean): Required<UpdateConfig> {
   const c = (rollback ? spec.RollbackConfig : spec.UpdateConfig) ?? {};
   return {

@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine';
 import type { CreateBody } from '../scheduler/build-request';
 import type { SchedulerNode } from '../scheduler/node';
 import { ensureOk } from '../engine/client';
+import { ApiError } from '../errors';
 import {
   NODE_ID_LABEL, SERVICE_ID_LABEL, SERVICE_NAME_LABEL, TASK_ID_LABEL, TASK_LABEL, TASK_NAME_LABEL, TASK_SLOT_LABEL, TASK_SPEC_LABEL,
   taskContainerName, type Service, type Task,
@@ -18,15 +19,39 @@ import {
  * Places and creates a container through the cluster's scheduler, on one of the nodes
  * `candidates` keeps (it runs synchronously on the cluster's current nodes, creates in flight
  * included, so concurrent placements see each other). The single point where services meet placement: when the cluster gains its one
- * `place` operation, only this function changes.
+ * `place` operation, only this function changes. The container gets swarm mode's
+ * `com.docker.swarm.node.id` label of the engine it lands on (`nodeIdOf`).
  */
-export async function placeContainer(cluster: Cluster, body: CreateBody, name: string, candidates: (nodes: SchedulerNode[]) => SchedulerNode[]): Promise<{ engine: Engine; id: string }> {
-  const result = await createContainer(cluster, body, name, {}, undefined, { candidates });
-  return { engine: result.engine, id: result.id };
+export async function placeContainer(cluster: Cluster, body: CreateBody, name: string, candidates: (nodes: SchedulerNode[]) => SchedulerNode[], nodeIdOf: (engine: Engine) => string): Promise<{ engine: Engine; id: string }> {
+  let tried: Engine | undefined;
+  try {
+    const result = await createContainer(cluster, body, name, {}, undefined, {
+      candidates, labelsFor: (engine) => ({ [NODE_ID_LABEL]: nodeIdOf(engine) }), onEngine: (engine) => (tried = engine),
+    });
+    return { engine: result.engine, id: result.id };
+  } catch (err) {
+    // A node was chosen but its engine refused the container (scheduling failures are not ApiErrors).
+    if (err instanceof ApiError && tried) throw new TaskRejected(err.message, tried);
+    throw err;
+  }
 }
 
-/** The container create body of a task, as swarm mode's executor builds it. */
-export function taskContainerBody(service: Service, task: Task, nodeId?: string): CreateBody {
+/**
+ * The engine refused a task's container (an image no engine has or can pull, an option it
+ * rejects): swarm mode's "rejected" task, unlike a task no node fits, which stays pending.
+ */
+export class TaskRejected extends Error {
+  constructor(message: string, readonly engine: Engine) {
+    super(message);
+    this.name = 'TaskRejected';
+  }
+}
+
+/**
+ * The container create body of a task, as swarm mode's executor builds it (less the node ID
+ * label, which placeContainer adds once the node is chosen).
+ */
+export function taskContainerBody(service: Service, task: Task): CreateBody {
   const spec = task.Spec;
   const c = spec.ContainerSpec ?? {};
   const name = taskContainerName(service.Spec.Name ?? service.ID, task);
@@ -40,8 +65,6 @@ export function taskContainerBody(service: Service, task: Task, nodeId?: string)
     [TASK_SLOT_LABEL]: String(task.Slot),
     [TASK_SPEC_LABEL]: task.SpecHash,
   };
-  // Known up front for global tasks only; a replicated task's node is the scheduler's choice.
-  if (nodeId) labels[NODE_ID_LABEL] = nodeId;
   const limits = spec.Resources?.Limits ?? {};
   const reservations = spec.Resources?.Reservations ?? {};
   const exposed: Record<string, object> = {};

@@ -25,11 +25,11 @@ import type { SchedulerNode } from '../scheduler/node';
 import { log } from '../log';
 import {
   SERVICE_ID_LABEL, TASK_ID_LABEL, TASK_SLOT_LABEL, TASK_SPEC_LABEL, TERMINAL_STATES, taskContainerName,
-  constraintMatches, isGlobal, isoNow, newId, parseConstraint, replicasOf, restartPolicyOf, specHash,
+  constraintMatches, isGlobal, isoNow, newId, parseConstraint, replicasOf, restartPolicyOf, restartVerdict, specHash,
   type Service, type Task, type TaskState,
 } from './model';
 import type { NodeDirectory } from './nodes';
-import { placeContainer, removeContainer, startContainer, stopContainer, taskContainerBody } from './placement';
+import { TaskRejected, placeContainer, removeContainer, startContainer, stopContainer, taskContainerBody } from './placement';
 import type { ServiceStore } from './store';
 import { updateStep } from './updater';
 
@@ -69,6 +69,8 @@ export class Reconciler {
   private unsubscribe?: () => void;
   /** Task IDs with an engine action in flight. */
   private readonly inflight = new Set<string>();
+  /** Task ID -> when its failed action may be tried again (the next tick, not the next pass). */
+  private readonly failedUntil = new Map<string, number>();
   private readonly queue: Array<() => Promise<void>> = [];
   private running = 0;
   private stopped = false;
@@ -157,6 +159,7 @@ export class Reconciler {
       if (cid) this.taskByContainer.set(cid, t.ID);
     }
     this.adopt();
+    for (const id of this.failedUntil.keys()) if (!this.store.tasks.has(id)) this.failedUntil.delete(id);
     for (const task of this.store.tasks.values()) if (!this.inflight.has(task.ID)) this.observe(task, now);
     for (const service of this.store.services.values()) this.reconcileService(service, now);
     this.reapOrphans();
@@ -242,14 +245,11 @@ export class Reconciler {
     // 4. restart policy
     for (const task of tasks) {
       if (task.DesiredState !== 'running' || !TERMINAL_STATES.has(task.Status.State)) continue;
-      const failed = task.Status.State !== 'complete';
-      if (restartPolicy.Condition === 'none' || (restartPolicy.Condition === 'on-failure' && !failed)) continue;
-      const windowStart = restartPolicy.Window > 0 ? now - restartPolicy.Window / 1e6 : 0;
-      const restarts = (task.Restarts ?? []).filter((t) => t >= windowStart);
-      if (restartPolicy.MaxAttempts > 0 && restarts.length >= restartPolicy.MaxAttempts) continue;
+      const restarts = restartVerdict(restartPolicy, task.Status.State, task.Restarts ?? [], now);
+      if (!restarts) continue;
       this.setTask(task, { DesiredState: 'shutdown' });
       const replacement = this.newTask(service, task.Slot, isGlobal(service.Spec) ? task.NodeID : '', now + restartPolicy.Delay / 1e6);
-      (replacement as ActiveTask).Restarts = [...restarts, now];
+      (replacement as ActiveTask).Restarts = restarts;
       tasks.push(replacement);
     }
 
@@ -362,9 +362,13 @@ export class Reconciler {
 
   /** Starts the engine work a task needs, unless some is already in flight for it. */
   private act(service: Service, task: ActiveTask, eligible: { place: Set<string> }, now: number): void {
-    if (this.inflight.has(task.ID)) return;
+    if (this.inflight.has(task.ID) || (this.failedUntil.get(task.ID) ?? 0) > now) return;
     const cid = task.Status.ContainerStatus?.ContainerID;
-    const engine = task.NodeID ? this.nodes.engineOf(task.NodeID) : undefined;
+    // Only a ready node's engine is acted on: a down engine refuses at once, and its task's
+    // action, retried on every pass that the failure itself schedules, would spin (thousands of
+    // failed calls a second while the engine stays down). Its containers are dealt with when it
+    // is back (a shut-down task's container stopped, a removed one's reaped).
+    const engine = task.NodeID && this.nodes.stateOf(task.NodeID) === 'ready' ? this.nodes.engineOf(task.NodeID) : undefined;
     if (task.DesiredState === 'running') {
       if (!cid) {
         if ((task.NotBefore ?? 0) > now) return;
@@ -420,14 +424,19 @@ export class Reconciler {
       const min = Math.min(...counts);
       return allowed.filter((_n, i) => counts[i] === min);
     };
-    const nodeIdForTask = task.NodeID;
     this.setStatus(task, 'pending', 'pending task scheduling');
     let placed: { engine: import('../engine/engine').Engine; id: string };
     try {
-      const body = taskContainerBody(service, task, nodeIdForTask || undefined);
-      placed = await placeContainer(this.cluster, body, taskContainerName(service.Spec.Name ?? service.ID, task), candidates);
+      const body = taskContainerBody(service, task);
+      placed = await placeContainer(this.cluster, body, taskContainerName(service.Spec.Name ?? service.ID, task), candidates, (engine) => this.nodes.nodeIdOf(engine.id));
     } catch (err) {
       const message = (err as Error).message.replace(/\n/g, ' ');
+      if (err instanceof TaskRejected) {
+        // As swarm mode: the task is rejected on that node; the restart policy replaces it after
+        // its delay, and a rolling update counts it as a failure (pause / rollback).
+        this.setTask(task, { NodeID: this.nodes.nodeIdOf(err.engine.id) }, { State: 'rejected', Message: 'rejected by the engine', Err: message });
+        return;
+      }
       this.setTask(task, { NotBefore: Date.now() + RETRY_PLACEMENT_MS }, { State: 'pending', Message: 'pending task scheduling', Err: `no suitable node (${message})` });
       return;
     }
@@ -512,8 +521,10 @@ export class Reconciler {
     this.queue.push(async () => {
       try {
         await action();
+        this.failedUntil.delete(taskId);
       } catch (err) {
         log.warn(`Task action failed: ${(err as Error).message}`, { task: taskId });
+        this.failedUntil.set(taskId, Date.now() + this.tickMs);
       } finally {
         this.inflight.delete(taskId);
         this.schedule();

@@ -81,6 +81,41 @@ describe('swarm CLI', function () {
     assert.match(badDiscovery.stderr, /discovery service not supported/);
   });
 
+  it('stops cleanly on a SIGTERM that arrives while it is still loading its modules (exit 0, not killed)', async function () {
+    this.timeout(60_000);
+    const { spawn } = await import('node:child_process');
+    const { freePort } = await import('../../testbed/ports');
+    const { waitFor } = await import('../../testbed/wait');
+    // A preload that holds the process inside require('.../cli/main.js') for 1.5 s and says so:
+    // the SIGTERM is sent exactly then, as `docker stop` right after `docker run` would on a busy host.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-early-term-'));
+    const preload = path.join(dir, 'slow-main.js');
+    fs.writeFileSync(preload, `const Module = require('module');
+const load = Module._load;
+Module._load = function (request, ...rest) {
+  if (/cli[\\/]main(\\.js)?$/.test(request)) {
+    Module._load = load;
+    process.stderr.write('PRELOAD loading main\\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+  }
+  return load.call(this, request, ...rest);
+};
+`);
+    try {
+      const child = spawn(process.execPath, ['-r', preload, SWARM, 'token-server', '--addr', `127.0.0.1:${await freePort()}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+      await waitFor(() => stderr.includes('PRELOAD loading main'), 30_000, 'the CLI to start loading main');
+      child.kill('SIGTERM');
+      const result = await exited;
+      assert.deepEqual(result, { code: 0, signal: null }, stderr);
+      assert.match(stderr, /msg="Received SIGTERM, shutting down"/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('listens on a unix socket and on several -H at once', async function () {
     const engines = await getEngines();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-sock-'));
@@ -164,6 +199,31 @@ describe('swarm CLI', function () {
       } finally {
         await stop(proc.pid);
       }
+    }
+  });
+
+  it('logs at debug every JSON 5xx it answers and every engine 4xx it passes on, with the request', async function () {
+    const engines = await getEngines();
+    const { waitFor } = await import('../../testbed/wait');
+    const manager = await startManager([engines.engines[0].addr], { globalArgs: ['--debug'] });
+    try {
+      await waitFor(async () => /Status: Healthy/.test((await docker(manager.host, ['info'])).stdout), 30_000, 'the engine healthy');
+      // the manager's own 5xx: no node satisfies the constraint (500, as classic)
+      const unplaceable = await docker(manager.host, ['create', '-e', 'constraint:node==nowhere', 'busybox']);
+      assert.notEqual(unplaceable.code, 0);
+      assert.match(unplaceable.stderr, /Unable to find a node that satisfies/);
+      // an engine's 4xx, passed through: dockerd refuses a 1 KB memory limit
+      const refused = await docker(manager.host, ['create', '--memory', '1k', 'busybox']);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /Minimum memory limit/);
+      const answered = await waitFor(() => {
+        const lines = manager.logs().split('\n').filter((l) => l.includes('msg="Error answered"') && /url=\/v[\d.]+\/containers\/create/.test(l));
+        return lines.length === 2 ? lines : undefined;
+      }, 10_000, 'both answers in the debug log');
+      assert.match(answered[0], /^time="[^"]+" level=debug msg="Error answered" error="Unable to find a node that satisfies[^"]*node==nowhere[^"]*" method=POST remote=127\.0\.0\.1 status=500 url=\/v[\d.]+\/containers\/create$/);
+      assert.match(answered[1], /^time="[^"]+" level=debug msg="Error answered" (error="[^"]*" )?method=POST remote=127\.0\.0\.1 status=400 url=\/v[\d.]+\/containers\/create$/);
+    } finally {
+      await manager.stop();
     }
   });
 

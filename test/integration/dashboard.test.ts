@@ -2,7 +2,7 @@
  * The live cluster page in real headless Chromium (Debian's /usr/bin/chromium, driven with
  * puppeteer-core, which downloads no browser), against 2 real engines of its own: a container
  * started with the docker CLI appears as a card, and an engine killed with SIGKILL turns
- * Unhealthy on the page, with no reload. The screenshot goes to the test output directory
+ * Unhealthy on the page, with no reload; a service shows its desired/running tasks, a container its health. The screenshot goes to the test output directory
  * (SWARM_TEST_OUTPUT, default test-output/); SWARM_UPDATE_DOCS=1 also writes docs/cluster-page.png.
  */
 import assert from 'node:assert/strict';
@@ -75,6 +75,10 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
 
     const run = await docker(manager.host, ['run', '-d', '--name', 'page-web', '-l', 'app=web', '-e', 'constraint:node==page-1', 'busybox', 'sleep', '1000']);
     assert.equal(run.code, 0, run.stderr);
+    // How long the page took to show it running (the issue asks for "within a second"; printed, not asserted).
+    const ranAt = Date.now();
+    await page.waitForFunction(`document.querySelector('.card[data-container="page-web"] .state')?.textContent === 'running'`, { polling: 'mutation', timeout: 20_000 });
+    console.log(`      page-web shown running ${Date.now() - ranAt} ms after docker run returned`);
     await docker(manager.host, ['run', '-d', '--name', 'page-db', '-c', '1', '-m', '6g', '-l', 'com.docker.compose.service=db', '-e', 'constraint:node==page-0', 'busybox', 'sleep', '1000']);
     await docker(manager.host, ['create', '--name', 'page-job', '-e', 'constraint:node==page-0', 'busybox', 'true']);
     // No reload: the page follows the manager's event stream.
@@ -99,10 +103,36 @@ describe('the live cluster page in headless Chromium (own engines, one killed)',
     const cpuBar = await page.$eval('.engine[data-engine="page-0"] .bar i', (i) => (i as unknown as { style: { width: string } }).style.width);
     assert.notEqual(cpuBar, '0.0%', 'reserved CPU drawn');
 
+    // A service: its desired/running tasks in the services section, its task's card naming it.
+    const svc = await docker(manager.host, ['service', 'create', '--detach', '--name', 'page-svc', '--replicas', '2', 'busybox', 'sleep', '1000']);
+    assert.equal(svc.code, 0, svc.stderr);
+    await waitFor(async () => (await page.$$eval('#service-list .service', (s) => s.map((e) => e.textContent))).join() === 'page-svc 2/2', 30_000, 'the service 2/2 on the page');
+    assert.equal(await page.$eval('#services', (e) => (e as unknown as { hidden: boolean }).hidden), false);
+    await waitFor(async () => (await page.$$eval('.card .svc', (s) => s.map((e) => e.textContent))).filter((t) => t === 'service page-svc').length === 2, 10_000, 'its 2 tasks\' cards');
+
+    // A container with a HEALTHCHECK: its health on the card, live from the health_status event.
+    const hc = await docker(manager.host, ['run', '-d', '--name', 'page-hc', '--health-cmd', 'true', '--health-interval', '1s', '-e', 'constraint:node==page-0', 'busybox', 'sleep', '1000']);
+    assert.equal(hc.code, 0, hc.stderr);
+    await waitFor(async () => (await page.$eval('.card[data-container="page-hc"]', (c) => c.querySelector('.health')?.textContent ?? '').catch(() => '')) === 'healthy', 30_000, 'page-hc healthy on its card');
+
     await engines.engines[1].kill();
     await waitFor(async () => (await columnStatuses(page))['page-1'] === 'Unhealthy', 30_000, 'page-1 Unhealthy on the page');
     assert.equal((await columnStatuses(page))['page-0'], 'Healthy');
     await waitFor(async () => (await page.$eval('.card[data-container="page-web"] .state', (e) => e.textContent)) === 'host down', 10_000, 'its container shown as host down');
+    // Counted as host down, not running, as docker ps does: in the engine's counts and the totals.
+    const view = await (await fetch(`http://${base}/api/cluster`)).json() as {
+      totals: { containers: Record<string, number> };
+      engines: { items: Array<{ name: string; containers: number; states: Record<string, number> }> };
+    };
+    const dead = view.engines.items.find((e) => e.name === 'page-1')!;
+    assert.deepEqual(dead.states, { 'host down': dead.containers });
+    const runningOnLive = view.engines.items.filter((e) => e !== dead).reduce((n, e) => n + (e.states.running ?? 0), 0);
+    assert.equal(view.totals.containers.running, runningOnLive);
+    assert.equal(view.totals.containers['host down'], dead.containers);
+    await page.select('#f-state', 'host down');
+    await waitFor(async () => (await page.$$eval('.engine', (cols) => cols.map((c) => `${c.getAttribute('data-engine')}:${c.querySelectorAll('.card').length}`))).join() === `page-1:${dead.containers}`, 10_000, 'the host down filter');
+    await page.select('#f-state', '');
+    await waitFor(async () => (await page.$$eval('.engine', (cols) => cols.length)) === 2, 10_000, 'filter cleared');
 
     fs.mkdirSync(OUTPUT_DIR, { recursive: true });
     const shot = path.join(OUTPUT_DIR, 'cluster-page.png');

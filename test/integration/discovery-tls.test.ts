@@ -1,10 +1,16 @@
 /**
  * TLS to the store (`--discovery-opt kv.cacertfile/kv.certfile/kv.keyfile`, used only when all
- * three are set): a real etcd and the Consul double requiring client certificates.
+ * three are set): a real etcd and the Consul double requiring client certificates, for discovery
+ * and for `manage --replication`'s leader election.
  */
 import * as assert from 'node:assert/strict';
 import { startConsulDouble, type ConsulDouble } from '../../testbed/consul-double';
+import { docker } from '../../testbed/docker-cli';
 import { startEtcd, type EtcdServer } from '../../testbed/etcd';
+import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { freePort } from '../../testbed/ports';
+import { createStore } from '../../lib/kv';
+import { storeConfig } from '../../lib/kv/config';
 import { isOneLineError, listEntries, startSwarm, swarm, type SwarmProcess } from '../../testbed/swarm-cli';
 import { makeTlsFiles, type TlsFiles } from '../../testbed/tls';
 import { waitFor } from '../../testbed/wait';
@@ -54,6 +60,32 @@ describe('discovery over TLS to the store', function () {
       assert.ok(isOneLineError(wrongCa), JSON.stringify(wrongCa));
     });
   }
+
+  it('etcd: --replication elects its leader through the same kv.* options (lock held in the TLS store)', async function () {
+    this.timeout(120_000);
+    const managers: ManagerHandle[] = [];
+    const url = `etcd://${etcd.endpoint}/secure-ha`;
+    const reader = createStore(storeConfig('etcd', `${etcd.endpoint}/secure-ha`, { 'kv.cacertfile': tls.ca, 'kv.certfile': tls.clientCert, 'kv.keyfile': tls.clientKey }, 5000));
+    try {
+      for (let i = 0; i < 2; i++) {
+        const port = await freePort();
+        managers.push(await startManager(['--replication', '--replication-ttl', '4s', '--advertise', `127.0.0.1:${port}`, ...clientOpts(), url], { port }));
+      }
+      const infos = await waitFor(async () => {
+        const texts = await Promise.all(managers.map(async (m) => (await docker(m.host, ['info'])).stdout));
+        const roles = texts.map((t) => /Role: (primary|replica)/.exec(t)?.[1]);
+        return roles.slice().sort().join(',') === 'primary,replica' && texts.some((t) => /Primary: /.test(t)) ? texts : undefined;
+      }, 60_000, 'one primary and one replica that knows it, elected over TLS');
+      const primary = managers[infos.findIndex((t) => /Role: primary/.test(t))];
+      const replicaInfo = infos.find((t) => /Role: replica/.test(t))!;
+      assert.ok(replicaInfo.includes(`Primary: 127.0.0.1:${primary.port}`), replicaInfo);
+      // The lock is in the store that demands client certificates, under classic's key.
+      assert.equal((await reader.get('secure-ha/docker/swarm/leader'))?.value, `127.0.0.1:${primary.port}`);
+    } finally {
+      await Promise.all(managers.map((m) => m.stop()));
+      await reader.close();
+    }
+  });
 
   it('zk: refuses TLS options instead of connecting in plain text; missing files are named', async function () {
     this.timeout(30_000);

@@ -203,10 +203,6 @@ describe('docker-machine --swarm with swarm-ts (real TLS engines, etcd discovery
       const port = await freePort();
       masters.push(await provisionMaster(index, { swarmOpts: ['replication', `advertise=127.0.0.1:${port}`], experimental: false }, 'swarm-agent-master', port));
     }
-    // Until `manage --replication` exists (another branch builds it), the masters refuse it:
-    // report this test as pending, not passing.
-    const masterLogs = await dockerCli(`unix://${engines.engines[1].socket}`, ['logs', 'swarm-agent-master']);
-    if (/--replication \(leader election\) is not available yet/.test(masterLogs.stderr)) this.skip();
     const roles = await waitFor(async () => {
       const infos = await Promise.all(masters.map((m) => docker(m.host, ['info'])));
       const found = infos.map((r) => /Role: (primary|replica)/.exec(r.stdout)?.[1]);

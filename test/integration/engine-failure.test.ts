@@ -2,22 +2,29 @@
  * Node failure for real: an engine is SIGKILLed and restarted. The manager flags it Unhealthy
  * quickly, keeps its containers visible as "Host Down", schedules elsewhere, answers errors
  * naming the node, and takes it back when it returns. With no healthy engine, create is a 503.
+ * The manager's /metrics count what happened: the failed refreshes, the event stream reopened,
+ * the container rescheduled.
  */
 import assert from 'node:assert/strict';
 import { docker } from '../../testbed/docker-cli';
 import { startEngines, type EngineSet } from '../../testbed/engines';
 import { startManager, type ManagerHandle } from '../../testbed/manager';
+import { metricValue, scrapeMetrics } from '../../testbed/metrics';
+import { freePort } from '../../testbed/ports';
 import { waitFor } from '../../testbed/wait';
 
 describe('engine failure and recovery (own engines, killed for real)', function () {
   let engines: EngineSet;
   let manager: ManagerHandle;
+  let metricsAddr: string;
+  const metric = async (name: string, labels: Record<string, string> = {}): Promise<number> => metricValue((await scrapeMetrics(metricsAddr)).samples, name, labels);
   const info = async (): Promise<string> => (await docker(manager.host, ['info'])).stdout;
   const nodeBlock = (text: string, name: string): string => text.split(`  ${name}: `)[1]?.split(/\n  \S/)[0] ?? '';
 
   before(async function () {
     engines = await startEngines(2, { namePrefix: 'fail-' });
-    manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--engine-refresh-min-interval', '2s', '--engine-refresh-max-interval', '3s']);
+    metricsAddr = `127.0.0.1:${await freePort()}`;
+    manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--engine-refresh-min-interval', '2s', '--engine-refresh-max-interval', '3s', '--metrics-addr', metricsAddr]);
     await waitFor(async () => (await info()).split('Status: Healthy').length === 3, 20_000, '2 healthy nodes');
   });
 
@@ -32,6 +39,12 @@ describe('engine failure and recovery (own engines, killed for real)', function 
     const placed = (await docker(manager.host, ['inspect', '--format', '{{.Node.Name}}', 'victim'])).stdout.trim();
     const victimEngine = engines.engines.find((e) => e.name === placed);
     assert.ok(victimEngine, `placed on ${placed}`);
+    // Beside it (soft affinity), a container to reschedule when its engine fails.
+    const mover = await docker(manager.host, ['run', '-d', '--name', 'mover', '-e', 'affinity:container==~victim', '-e', 'reschedule:on-node-failure', 'busybox', 'sleep', '1000']);
+    assert.equal(mover.code, 0, mover.stderr);
+    assert.equal((await docker(manager.host, ['inspect', '--format', '{{.Node.Name}}', 'mover'])).stdout.trim(), placed);
+    assert.equal(await metric('swarm_engine_refresh_failures_total', { engine: placed }), 0);
+    assert.equal(await metric('swarm_reschedules_total', { result: 'rescheduled' }), 0);
     const killedAt = Date.now();
     await victimEngine.kill();
     await waitFor(async () => nodeBlock(await info(), placed).includes('Status: Unhealthy'), 15_000, 'engine flagged unhealthy');
@@ -55,16 +68,30 @@ describe('engine failure and recovery (own engines, killed for real)', function 
 
     const events = await docker(manager.host, ['events', '--since', String(Math.floor(killedAt / 1000) - 1), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', 'type=swarm', '--format', '{{.Action}} {{index .Actor.Attributes "node.name"}}']);
     assert.match(events.stdout, new RegExp(`engine_disconnect ${placed}`));
+
+    // What /metrics says about it: the engine down, its periodic refresh failing (every 2-3 s
+    // here), and the container with the on-node-failure policy recreated on the other engine.
+    const { samples } = await scrapeMetrics(metricsAddr);
+    assert.deepEqual([metricValue(samples, 'swarm_engines', { status: 'unhealthy' }), metricValue(samples, 'swarm_engines', { status: 'healthy' })], [1, 1]);
+    assert.equal(metricValue(samples, 'swarm_engine_healthy', { engine: placed }), 0);
+    await waitFor(async () => (await metric('swarm_engine_refresh_failures_total', { engine: placed })) >= 1, 20_000, 'a failed refresh counted');
+    assert.equal(await metric('swarm_engine_refresh_failures_total', { engine: other.name }), 0);
+    await waitFor(async () => (await docker(manager.host, ['inspect', '--format', '{{.Node.Name}}', 'mover'])).stdout.trim() === other.name, 30_000, 'mover rescheduled');
+    await waitFor(async () => (await metric('swarm_reschedules_total', { result: 'rescheduled' })) === 1, 10_000, 'the reschedule counted');
+    assert.equal(await metric('swarm_reschedules_total', { result: 'failed' }), 0);
   });
 
   it('takes a restarted engine back as Healthy with its containers', async function () {
     const victim = engines.engines.find((e) => e.pid() === undefined) ?? engines.engines[0];
+    assert.equal(await metric('swarm_engine_event_stream_reconnects_total', { engine: victim.name }), 0);
     await victim.restart();
     await waitFor(async () => nodeBlock(await info(), victim.name).includes('Status: Healthy'), 20_000, 'engine healthy again');
     const ps = await docker(manager.host, ['ps', '-a', '--filter', 'name=victim', '--format', '{{.Names}} {{.Status}}']);
     assert.match(ps.stdout.trim(), new RegExp(`^${victim.name}/victim Exited`));
     const start = await docker(manager.host, ['start', 'victim']);
     assert.equal(start.code, 0, start.stderr);
+    await waitFor(async () => (await metric('swarm_engine_event_stream_reconnects_total', { engine: victim.name })) === 1, 10_000, 'the reopened event stream counted');
+    assert.equal(await metric('swarm_engine_event_stream_reconnects_total', { engine: engines.engines.find((e) => e !== victim)!.name }), 0);
   });
 
   it('answers 503 when no engine is healthy, and a 500 naming the node for a dead owner', async function () {

@@ -69,6 +69,22 @@ function rowKeys(kind: Kind, body: string, engineName?: string): string[] {
   }
 }
 
+/**
+ * dockerd keeps its last 256 events only, and health checks keep adding exec events while the
+ * cases run: the oldest event `addr` still holds in the window, as a row's timeNano (0: none).
+ * Asked after a case's answers, rows older than it may be missing from dockerd's answer through
+ * no fault of the manager's (which keeps 10,000).
+ */
+async function oldestRetained(addr: string, window: string): Promise<number> {
+  const first = (await get(addr, `${API}/events?${window}`)).body.split('\n').find((l) => l.trim());
+  return first ? (parseLine(first) as { timeNano: number }).timeNano : 0;
+}
+
+/** The answer without the event rows older than `cut` (see oldestRetained). */
+function trimOlder(answer: Answer, cut: number): Answer {
+  return answer.rows ? { ...answer, rows: answer.rows.filter((row) => Number(row.slice(0, row.indexOf(' '))) >= cut) } : answer;
+}
+
 function parseLine(line: string): unknown {
   try {
     return JSON.parse(line);
@@ -391,7 +407,11 @@ describe('list filters: the manager answers as dockerd does (generated different
       perKind.set(kind, kindTally);
       await pool(cases, 6, async (c) => {
         const n = index++;
-        const [want, got] = await Promise.all([ask(e0.addr, kind, c, window, e0.name), ask(oneAddr, kind, c, window)]);
+        let [want, got] = await Promise.all([ask(e0.addr, kind, c, window, e0.name), ask(oneAddr, kind, c, window)]);
+        if (kind === 'events') {
+          const cut = await oldestRetained(e0.addr, window);
+          [want, got] = [trimOlder(want, cut), trimOlder(got, cut)];
+        }
         const statusFixed = want.status === 500 && got.status === 400;
         const equal = (want.status === got.status || statusFixed) && want.message === got.message && JSON.stringify(want.rows) === JSON.stringify(got.rows);
         tally(kind, c.keys, equal, statusFixed);
@@ -401,8 +421,12 @@ describe('list filters: the manager answers as dockerd does (generated different
         if ((want.rows?.length ?? 0) > 0) nonEmpty++;
         if (!equal) mismatches.push(`one engine ${c.extra} filters=${c.filters}\n      dockerd: ${JSON.stringify(want)}\n      manager: ${JSON.stringify(got)}`);
         // Over three engines: the union of the engines' answers (errors: the same error everywhere).
-        const each = await Promise.all(engines.engines.map((e) => ask(e.addr, kind, c, window, e.name)));
-        const whole = await ask(threeAddr, kind, c, window);
+        let each = await Promise.all(engines.engines.map((e) => ask(e.addr, kind, c, window, e.name)));
+        let whole = await ask(threeAddr, kind, c, window);
+        if (kind === 'events') {
+          const cut = Math.max(...(await Promise.all(engines.engines.map((e) => oldestRetained(e.addr, window)))));
+          [each, whole] = [each.map((a) => trimOlder(a, cut)), trimOlder(whole, cut)];
+        }
         const ok = each.filter((a) => a.status === 200);
         // Swarm's own `node` filter: the three-engine manager narrowed to engine 1 answers as engine 1 does.
         const parsed = c.keys[0] === '(json)' ? undefined : (JSON.parse(c.filters) as Record<string, unknown>);

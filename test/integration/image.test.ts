@@ -1,7 +1,8 @@
 /**
  * The swarm-ts image (scripts/image.ts, `npm run image`): built with no registry into a real
  * engine, then run the way classic users ran `swarm`: `docker run swarm-ts <command>` with
- * --net host, for token-server, create, join, list and manage; `docker stop` of each long-running
+ * --net host, for token-server, create, join, list and manage (and manage with --network none on
+ * its default SWARM_HOST); `docker stop` of each long-running
  * command ends it by its SIGTERM handler (exit 0), not by the SIGKILL after the 10 s grace.
  */
 import assert from 'node:assert/strict';
@@ -54,6 +55,25 @@ describe('the swarm-ts image', function () {
     assert.equal(r.code, 0, r.stderr);
     const counts = JSON.parse(r.stdout) as Record<string, number | boolean>;
     assert.deepEqual({ ...counts, js: counts.js as number > 100 }, { ts: 0, map: 0, test: 0, typescript: false, mocha: false, js: true });
+  });
+
+  it('manage without -H listens on SWARM_HOST=:2375, with no network at all (--network none)', async function () {
+    const name = 'img-manage-nonet';
+    const started = await run(['run', '-d', '--name', name, '--network', 'none', SWARM_IMAGE, 'manage', 'nodes://127.0.0.1:1']);
+    assert.equal(started.code, 0, started.stderr);
+    containers.push(name);
+    // The image has no shell or curl: its own node asks the manager, inside the container's namespace.
+    const ping = "require('http').get('http://127.0.0.1:2375/_ping',r=>{let b='';r.on('data',d=>b+=d);r.on('end',()=>console.log(r.statusCode+' '+b))}).on('error',e=>console.log('ERR '+e.message))";
+    const answer = await waitFor(async () => {
+      const r = await run(['exec', name, '/usr/local/bin/node', '-e', ping]);
+      return r.stdout.startsWith('200') ? r.stdout : undefined;
+    }, 60_000, 'the manager in a --network none container to answer /_ping on :2375');
+    assert.equal(answer, '200 OK\n');
+    const logs = await run(['logs', name]);
+    assert.match(logs.stderr, /level=info msg="Listening for HTTP" addr=":2375" proto=tcp/);
+    const stop = await run(['stop', name]);
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.equal((await engine.docker().getContainer(name).inspect()).State.ExitCode, 0);
   });
 
   it('runs token-server, create, join, list and manage with --net host, and each stops cleanly on docker stop', async function () {

@@ -19,6 +19,7 @@ import { waitFor } from '../../testbed/wait';
 import { getEngines } from './cluster-fixture';
 
 const ENGINES = 100;
+const PARALLELISM = 20;
 
 describe(`long operations to ${ENGINES} simulated engines`, function () {
   this.timeout(240_000);
@@ -31,7 +32,7 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'swarm-sim-ops-'));
     sims = await startSimHost(ENGINES, 2, path.join(tmp, 'engines.txt'));
     metricsAddr = `127.0.0.1:${await freePort()}`;
-    manager = await startManager([`nodes://${sims.range}`, '--metrics-addr', metricsAddr, '--broadcast-parallelism', '20']);
+    manager = await startManager([`nodes://${sims.range}`, '--metrics-addr', metricsAddr, '--broadcast-parallelism', String(PARALLELISM)]);
     await waitFor(async () => metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_engines', { status: 'healthy' }) === ENGINES, 120_000, `${ENGINES} healthy simulated engines`, 500);
   });
 
@@ -42,6 +43,12 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
   });
 
   const outcomes = async (operation: string, result: string) => metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_broadcast_engine_operations_total', { operation, result });
+  /** The most image transfers (load, import, pull) the simulated engines served at once so far (one simulator process). */
+  const mostTransfersAtOnce = async (): Promise<number> => {
+    assert.equal(sims.controlPorts.length, 1, 'one simulator process counts every engine');
+    const stats = await (await fetch(`http://127.0.0.1:${sims.controlPorts[0]}/stats`)).json() as { imageTransfers: { inFlight: number; max: number } };
+    return stats.imageTransfers.max;
+  };
 
   it('docker load: one "Loaded image" line and a summary, the image on every engine', async function () {
     // A real `docker save` archive, from a real engine.
@@ -55,6 +62,9 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
     assert.match(r.stdout, new RegExp(`load: ${ENGINES}/${ENGINES} done`));
     assert.ok(lines.length <= 12, `${lines.length} lines for ${ENGINES} engines:\n${r.stdout}`);
     assert.equal(await outcomes('load', 'succeeded'), ENGINES);
+    // --broadcast-parallelism 20: engines served in parallel, never more than 20 at once.
+    const most = await mostTransfersAtOnce();
+    assert.ok(most > 1 && most <= PARALLELISM, `${most} loads at once`);
   });
 
   it('docker pull: a few aggregate lines for 100 engines', async function () {
@@ -72,6 +82,7 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
     assert.ok(layerLines.length > 0 && layerLines.every((l) => new RegExp(`^1: Pulling from example/app \\d+/${ENGINES}$`).test(l)), r.stdout);
     assert.equal(lines.filter((l) => l.includes('Status: Downloaded newer image for example/app:1')).length, 1, r.stdout);
     assert.match(r.stdout, new RegExp(`pull: ${ENGINES}/${ENGINES} done`));
+    assert.ok(await mostTransfersAtOnce() <= PARALLELISM, 'at most --broadcast-parallelism pulls at once');
     const images = await docker(manager.host, ['images', '--format', '{{.Repository}}:{{.Tag}}']);
     assert.match(images.stdout, /example\/app:1/);
   });
@@ -93,6 +104,11 @@ describe(`long operations to ${ENGINES} simulated engines`, function () {
     assert.ok(busy, view.engines.items.map((e) => e.name).join());
     assert.equal(busy.matching, 30);
     assert.equal(busy.cards.length, 24, 'cards capped; the rest is "+ 6 more" on the page');
+    // Pages asking the same while nothing moved share one computation (the same body, its time).
+    await waitFor(async () => {
+      const [a, b] = [await (await fetch(`http://${metricsAddr}/api/cluster?perPage=12&cards=24`)).text(), await (await fetch(`http://${metricsAddr}/api/cluster?perPage=12&cards=24`)).text()];
+      return a === b;
+    }, 10_000, 'two identical answers in a row');
     const filtered = await (await fetch(`http://${metricsAddr}/api/cluster?name=view-29`)).json() as typeof view;
     assert.deepEqual(filtered.engines.items.map((e) => [e.name, e.matching]), [['sim-07', 1]]);
     const paged = await (await fetch(`http://${metricsAddr}/api/cluster?perPage=12&page=8`)).json() as typeof view;

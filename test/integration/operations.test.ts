@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { docker } from '../../testbed/docker-cli';
@@ -51,7 +53,8 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
   });
 
   it('metrics agree with what the engines themselves report', async function () {
-    await ok(['run', '-d', '--name', `${PREFIX}m-run`, '-c', '1', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '1000']);
+    const memoryBefore = metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_engine_memory_reserved_bytes', { engine: 'node-1' });
+    await ok(['run', '-d', '--name', `${PREFIX}m-run`, '-c', '1', '-m', '64m', '-e', 'constraint:node==node-1', 'busybox', 'sleep', '1000']);
     await ok(['create', '--name', `${PREFIX}m-created`, '-e', 'constraint:node==node-2', 'busybox', 'true']);
     // The oracle: each engine's own container list and resources.
     const expected = new Map<string, Record<string, number>>();
@@ -74,6 +77,7 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
       assert.equal(metricValue(samples, 'swarm_engine_healthy', { engine: engine.name }), 1);
     }
     assert.equal(metricValue(samples, 'swarm_engine_cpus_reserved', { engine: 'node-1' }), 1, '-c 1 reserves one CPU (classic semantics)');
+    assert.equal(metricValue(samples, 'swarm_engine_memory_reserved_bytes', { engine: 'node-1' }) - memoryBefore, 64 * 1024 * 1024, '-m 64m reserves 64 MiB');
     assert.ok(metricValue(samples, 'swarm_placements_total', { engine: 'node-1' }) >= 1);
     assert.ok(metricValue(samples, 'swarm_placements_total', { engine: 'node-2' }) >= 1);
     assert.equal(metricValue(samples, 'swarm_leader'), 1, 'without --replication the manager is the primary');
@@ -187,6 +191,55 @@ describe('operations: metrics, readiness, audit, long operations (3 real engines
     }
   });
 
+  it('services: desired and running tasks per service in /metrics and the page\'s view', async function () {
+    const service = `${PREFIX}svc`;
+    const view = async () => ((await (await fetch(`http://${metricsAddr}/api/cluster`)).json()) as { services: Array<{ name: string; desired: number; running: number }> }).services;
+    assert.equal(metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_service_desired_tasks', { service }), 0);
+    try {
+      await ok(['service', 'create', '--detach', '--name', service, '--replicas', '2', 'busybox', 'sleep', '1000']);
+      const counts = async () => {
+        const { samples } = await scrapeMetrics(metricsAddr);
+        return [metricValue(samples, 'swarm_service_desired_tasks', { service }), metricValue(samples, 'swarm_service_running_tasks', { service })];
+      };
+      await waitFor(async () => (await counts()).join() === '2,2', 60_000, '2 of 2 tasks running in /metrics');
+      assert.deepEqual((await view()).find((s) => s.name === service), { name: service, desired: 2, running: 2 });
+      await ok(['service', 'scale', '--detach', `${service}=3`]);
+      assert.equal((await counts())[0], 3, 'desired follows the spec at once');
+      await waitFor(async () => (await counts()).join() === '3,3', 60_000, '3 of 3 tasks running in /metrics');
+    } finally {
+      await run(['service', 'rm', service]);
+    }
+    await waitFor(async () => !(await scrapeMetrics(metricsAddr)).text.includes(`service="${service}"`), 10_000, 'a removed service leaves /metrics');
+  });
+
+  it('an import only one engine manages: the summary counts, one closing error names the two that failed', async function () {
+    // dockerd fetches the URL itself: the first engine to ask gets the rootfs, the others a 404.
+    const rootfs = fs.readFileSync(await busyboxTarball());
+    let served = 0;
+    const source = http.createServer((_req, res) => {
+      if (served++ === 0) res.writeHead(200, { 'Content-Type': 'application/x-tar' }).end(rootfs);
+      else res.writeHead(404, { 'Content-Type': 'text/plain' }).end('gone');
+    });
+    await new Promise<void>((resolve) => source.listen(0, '127.0.0.1', resolve));
+    const tag = `${PREFIX}partial:1`;
+    try {
+      const r = await run(['import', `http://127.0.0.1:${(source.address() as AddressInfo).port}/rootfs.tar`, tag]);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.equal(served, 3, 'every engine asked');
+      const holders: string[] = [];
+      for (const engine of engines.engines) if ((await docker(engine.host, ['images', '-q', tag])).stdout.trim()) holders.push(engine.name);
+      assert.equal(holders.length, 1, holders.join());
+      const failed = engines.engines.map((e) => e.name).filter((n) => !holders.includes(n)).sort();
+      assert.match(r.stdout, /import: 1\/3 done, 2 failed/);
+      const errors = r.stderr.split('\n').filter(Boolean);
+      assert.equal(errors.length, 1, r.stderr);
+      assert.match(errors[0], new RegExp(`import failed on 2 of 3 engines: .*404.* \\(${failed.join(', ')}\\)$`));
+    } finally {
+      source.close();
+      await run(['rmi', tag]);
+    }
+  });
+
   it('a pull every engine refuses alike fails with one line, as one engine would', async function () {
     const r = await run(['pull', '127.0.0.1:1/nothing/here:v1']);
     assert.notEqual(r.code, 0);
@@ -204,7 +257,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
     engines = await getEngines();
   });
 
-  it('--broadcast-parallelism 1 imports to every engine one at a time (the body spooled once)', async function () {
+  it('--broadcast-parallelism 1 imports to every engine (the body spooled once and replayed)', async function () {
     const manager = await startManager([`nodes://${engines.engines.map((e) => e.addr).join(',')}`, '--broadcast-parallelism', '1'], { globalArgs: ['--log-format', 'json'] });
     try {
       await waitFor(async () => (await fetch(`${manager.url}/readyz`)).status === 200 && ((await (await fetch(`${manager.url}/readyz`)).json()) as { engines: { healthy: number } }).engines.healthy === 3, 30_000, 'ready');
@@ -212,7 +265,7 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
       const r = await docker(manager.host, ['import', '-', 'ops-serial:1'], { input: fs.readFileSync(tarball) });
       assert.equal(r.code, 0, r.stderr);
       for (const engine of engines.engines) assert.notEqual((await docker(engine.host, ['images', '-q', 'ops-serial:1'])).stdout.trim(), '', engine.name);
-      // One at a time: each engine's import event comes after the previous engine's.
+      // How many engines are served at once is counted by the simulated engines (long-operations-sim).
       await docker(manager.host, ['rmi', 'ops-serial:1']);
     } finally {
       await manager.stop();
@@ -248,7 +301,8 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
 
   it('/readyz is 503 and says why: no healthy engine, or discovery that cannot be read', async function () {
     const dead = await startManager(['nodes://127.0.0.1:1']);
-    const missing = await startManager([`file://${path.join(os.tmpdir(), 'swarm-ops-no-such-file')}`]);
+    const missingMetrics = `127.0.0.1:${await freePort()}`;
+    const missing = await startManager([`file://${path.join(os.tmpdir(), 'swarm-ops-no-such-file')}`, '--metrics-addr', missingMetrics]);
     try {
       await waitFor(async () => ((await (await fetch(`${dead.url}/readyz`)).json()) as { discovery: { answered: boolean } }).discovery.answered, 10_000, 'discovery read');
       const res = await fetch(`${dead.url}/readyz`);
@@ -264,6 +318,12 @@ describe('operations: bounded parallelism and readiness failures (own managers)'
       assert.equal(body.status, 'not ready');
       assert.match(body.reasons[0], /^discovery has not answered: .*swarm-ops-no-such-file/);
       assert.equal(body.reasons[1], 'no engine in the cluster');
+      // The same on the metrics address, and counted.
+      assert.equal((await fetch(`http://${missingMetrics}/readyz`)).status, 503);
+      const { samples } = await scrapeMetrics(missingMetrics);
+      assert.ok(metricValue(samples, 'swarm_discovery_errors_total') >= 1, 'discovery errors counted');
+      assert.equal(metricValue(samples, 'swarm_discovery_healthy'), 0);
+      assert.deepEqual(['pending', 'healthy', 'unhealthy'].map((status) => metricValue(samples, 'swarm_engines', { status })), [0, 0, 0]);
     } finally {
       await Promise.all([dead.stop(), missing.stop()]);
     }

@@ -16,6 +16,7 @@ import { startReplicatedManagers, type ReplicatedManagers } from '../../testbed/
 import { startZookeeper } from '../../testbed/zookeeper';
 import { startManager, type ManagerHandle } from '../../testbed/manager';
 import { freePort } from '../../testbed/ports';
+import { metricValue, scrapeMetrics } from '../../testbed/metrics';
 import { makeTlsFiles, type TlsFiles } from '../../testbed/tls';
 import { sleep, waitFor } from '../../testbed/wait';
 
@@ -57,6 +58,11 @@ for (const { backend, start, full } of BACKENDS) {
       return index;
     };
     const host = (i: number): string => cluster.managers[i].host;
+    const metric = async (i: number, name: string): Promise<number> => metricValue((await scrapeMetrics(cluster.metricsAddrs[i])).samples, name);
+    const readyz = async (i: number) => {
+      const res = await fetch(`http://${cluster.metricsAddrs[i]}/readyz`);
+      return { status: res.status, body: await res.json() as { reasons: string[]; replication: { enabled: boolean; leader: boolean; primary: string } } };
+    };
 
     before(async function () {
       this.timeout(120_000);
@@ -66,7 +72,7 @@ for (const { backend, start, full } of BACKENDS) {
       for (const e of engines.engines) await store.put(`${prefix}/docker/swarm/nodes/${e.addr}`, e.addr);
       cluster = await startReplicatedManagers({
         discovery: `${backend}://${server.endpoint}/${prefix}`, count: 3, ttl: `${TTL_MS / 1000}s`,
-        args: ['--engine-failure-retry', '2', '--heartbeat', '1s'],
+        args: ['--engine-failure-retry', '2', '--heartbeat', '1s'], metrics: true,
       });
       await waitFor(async () => {
         for (let i = 0; i < 3; i++) {
@@ -106,6 +112,11 @@ for (const { backend, start, full } of BACKENDS) {
           assert.match(info, /Role: replica/);
           assert.match(info, new RegExp(`Primary: ${addr.replace(/\./g, '\\.')}`));
         }
+        // /metrics and /readyz say the same.
+        assert.equal(await metric(i, 'swarm_leader'), i === primary ? 1 : 0);
+        const ready = await readyz(i);
+        assert.equal(ready.status, 200, JSON.stringify(ready.body));
+        assert.deepEqual(ready.body.replication, { enabled: true, leader: i === primary, primary: addr });
       }
     });
 
@@ -124,7 +135,42 @@ for (const { backend, start, full } of BACKENDS) {
       assert.ok(took < TTL_MS, `takeover took ${took} ms, not less than the ${TTL_MS} ms TTL (no resign?)`);
       const run = await docker(host(replica), ['run', '-d', '--name', `${backend}-after-term`, 'busybox', 'sleep', '300']);
       assert.equal(run.code, 0, run.stderr);
+      // Both survivors saw the primary change: the new one leads, the other follows it.
+      const third = [0, 1, 2].find((i) => i !== old && i !== next)!;
+      assert.deepEqual([await metric(next, 'swarm_leader'), await metric(third, 'swarm_leader')], [1, 0]);
+      await waitFor(async () => (await metric(third, 'swarm_leader_failovers_total')) >= 1, 10_000, 'the replica counted the failover');
+      assert.ok((await metric(next, 'swarm_leader_failovers_total')) >= 1, 'the new primary counted the failover');
       await cluster.restart(old);
+    });
+
+    it('/readyz fails while no primary is known (a restarted primary whose old lock still holds its own address)', async () => {
+      // A prefix of its own, whose leader lock this test holds with the new manager's address:
+      // what a primary restarted before its lock expired finds. It must not forward to itself.
+      const stale = `${prefix}-stale`;
+      for (const e of engines.engines) await store.put(`${stale}/docker/swarm/nodes/${e.addr}`, e.addr);
+      const port = await freePort();
+      const metricsAddr = `127.0.0.1:${await freePort()}`;
+      const lock = store.createLock(`${stale}/docker/swarm/leader`, { value: `127.0.0.1:${port}`, ttlMs: TTL_MS });
+      await lock.acquire();
+      const manager = await startManager(['--replication', '--replication-ttl', `${TTL_MS / 1000}s`, '--advertise', `127.0.0.1:${port}`, '--metrics-addr', metricsAddr,
+        '--heartbeat', '1s', `${backend}://${server.endpoint}/${stale}`], { port });
+      try {
+        let body: { status?: string; reasons?: string[]; replication?: unknown } = {};
+        await waitFor(async () => {
+          const res = await fetch(`http://${metricsAddr}/readyz`);
+          body = await res.json() as typeof body;
+          return res.status === 503 && body.reasons?.join() === 'replication: no known primary';
+        }, 30_000, 'not ready for want of a primary (engines healthy)');
+        assert.deepEqual(body.replication, { enabled: true, leader: false, primary: '' });
+        assert.equal((await fetch(`${manager.url}/readyz`)).status, 503, 'the same on the API address');
+        assert.equal(metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_leader'), 0);
+        await lock.release();
+        await waitFor(async () => (await fetch(`http://${metricsAddr}/readyz`)).status === 200, 30_000, 'ready once it holds the lock');
+        assert.equal(metricValue((await scrapeMetrics(metricsAddr)).samples, 'swarm_leader'), 1);
+      } finally {
+        await lock.release().catch(() => undefined);
+        await manager.stop();
+      }
     });
 
     if (full) {

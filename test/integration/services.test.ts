@@ -139,6 +139,8 @@ describe('services over plain engines (docker service / docker node)', function 
     assert.deepEqual([...new Set(rows.map((t) => t.node))].sort(), ['svc-1', 'svc-2'], 'only labelled nodes, both used');
     const list = await containers('web');
     assert.equal(list.length, 4);
+    const nodeIds = new Map<string, string>();
+    for (const name of ['svc-1', 'svc-2']) nodeIds.set(name, (await dockerOk('node', 'inspect', '--format', '{{.ID}}', name)).trim());
     for (const c of list) {
       const [node, name] = c.name.split('/');
       const [svc, slot, taskId] = name.split('.');
@@ -150,6 +152,7 @@ describe('services over plain engines (docker service / docker node)', function 
       assert.ok(c.labels.includes(`com.docker.swarm.service.id=${serviceId}`));
       assert.ok(c.labels.includes(`com.docker.swarm.task.id=${taskId}`));
       assert.ok(c.labels.includes(`com.docker.swarm.task.name=${name}`));
+      assert.ok(c.labels.includes(`com.docker.swarm.node.id=${nodeIds.get(node)}`), `${c.name} carries its node's ID: ${c.labels}`);
     }
     assert.match(await dockerOk('service', 'ls', '--format', '{{.Name}} {{.Mode}} {{.Replicas}}'), /^web replicated 4\/4$/m);
     const pretty = await dockerOk('service', 'inspect', '--pretty', 'web');
@@ -207,6 +210,21 @@ describe('services over plain engines (docker service / docker node)', function 
     await waitFor(async () => (await running('web')).length === 2, 60_000, '2 running tasks of the old spec');
   });
 
+  it('an update to an image no engine has: tasks rejected, the update rolled back (the issue\'s update command)', async function () {
+    // A registry on a closed loopback port: the pull fails at once, and nothing leaves the machine.
+    const r = await docker(manager.host, ['service', 'update', '--detach', '--image', '127.0.0.1:1/busybox:v2', '--update-parallelism', '2', '--update-delay', '5s', '--update-failure-action', 'rollback', 'web'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor(async () => (await dockerOk('service', 'inspect', '--format', '{{.UpdateStatus.State}}', 'web')).trim() === 'rollback_completed', 90_000, 'automatic rollback completed');
+    assert.equal((await dockerOk('service', 'inspect', '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}', 'web')).trim(), 'busybox:latest', 'the previous image is back');
+    const rejected = (await tasks('web')).filter((t) => t.current.startsWith('Rejected'));
+    assert.ok(rejected.length >= 1, 'the rejected tasks are in the history');
+    for (const t of rejected) {
+      assert.match(t.error, /No such image: 127\.0\.0\.1:1\/busybox:v2/);
+      assert.match(t.node, /^svc-[12]$/, 'shown on the node that rejected it');
+    }
+    await waitFor(async () => (await running('web')).length === 2, 60_000, '2 running tasks of the old spec');
+  });
+
   it('applies the restart policy: on-failure, max attempts', async function () {
     await dockerOk('service', 'create', '--detach', '--name', 'crash', '--restart-condition', 'on-failure', '--restart-max-attempts', '2', '--restart-delay', '500ms', 'busybox', 'sh', '-c', 'sleep 1; exit 7');
     await waitFor(async () => (await tasks('crash')).filter((t) => t.error.includes('non-zero exit (7)')).length === 3, 60_000, 'three failed attempts');
@@ -219,6 +237,22 @@ describe('services over plain engines (docker service / docker node)', function 
     await new Promise((r) => setTimeout(r, 2000));
     assert.equal((await tasks('oneshot')).length, 1, 'a completed task is not restarted under on-failure');
     await dockerOk('service', 'rm', 'crash', 'oneshot');
+  });
+
+  it('reservations place (a task no node has room for stays pending, saying why); limits reach the container', async function () {
+    await dockerOk('service', 'create', '--detach', '--name', 'huge', '--reserve-memory', '100g', 'busybox', 'sleep', '600');
+    await dockerOk('service', 'create', '--detach', '--name', 'limited', '--limit-memory', '64m', '--limit-cpu', '0.5', 'busybox', 'sleep', '600');
+    await waitFor(async () => (await running('limited')).length === 1, 60_000, 'limited running');
+    const [hostConfig] = (await dockerOk('inspect', '--format', '{{.HostConfig.Memory}} {{.HostConfig.NanoCpus}}', (await containers('limited'))[0].name)).trim().split('\n');
+    assert.equal(hostConfig, '67108864 500000000');
+    const [huge] = await waitFor(async () => {
+      const rows = await tasks('huge');
+      return rows.length === 1 && rows[0].error !== '' ? rows : undefined;
+    }, 30_000, 'the huge task says why it waits');
+    assert.match(huge.current, /^Pending/);
+    assert.match(huge.error, /no suitable node/);
+    assert.equal((await containers('huge')).length, 0);
+    await dockerOk('service', 'rm', 'huge', 'limited');
   });
 
   it('drain moves tasks off a node; pause takes no new ones', async function () {
@@ -257,6 +291,12 @@ describe('services over plain engines (docker service / docker node)', function 
       const rows = await running('web');
       return rows.length === 2 && rows.every((t) => t.node !== victimName) ? rows : undefined;
     }, 60_000, 'web tasks recreated away from the dead engine');
+    // The dead engine's tasks are left alone until it is back: no engine call failing in a loop
+    // (each failure scheduling the next pass) while it is down.
+    const failedActions = (): number => (manager.logs().match(/Task action failed/g) ?? []).length;
+    const failedBefore = failedActions();
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.ok(failedActions() - failedBefore <= 2, `${failedActions() - failedBefore} failed task actions in 3 s while an engine is down`);
     // The global service does not move: the dead node's task is shut down, the others stay.
     const agents = await tasks('agent', '--filter', 'desired-state=running');
     assert.equal(agents.filter((t) => t.current.startsWith('Running')).length, 3);

@@ -54,6 +54,12 @@ export interface ContainerFilter {
   readonly showAll: boolean;
   /** Whether the engine can hold matches at all (the `node` filter). */
   engineMatches(engine: NodeIdentity): boolean;
+  /**
+   * When every `id` value is a full ID: no container outside these can match, so a listing
+   * looks at these alone (tools poll `ps --filter id=<full id>`; walking 150,000 containers for
+   * each poll held the listing driver for a second under an event storm).
+   */
+  readonly onlyIds?: readonly string[];
   /** The per-container test for one engine (ID prefixes and ancestors precomputed). */
   forEngine(engine: ContainerSource): (c: ContainerRecord) => boolean;
 }
@@ -103,8 +109,10 @@ export function compileContainerFilter(args: FilterArgs, resolve: (ref: string) 
   const volumes = args.contains('volume') ? args.get('volume') : undefined;
   const networks = args.contains('network') ? args.get('network') : undefined;
 
+  const idValues = args.get('id');
   return {
     showAll,
+    onlyIds: idValues.length > 0 && idValues.every((v) => v.length === FULL_ID_LENGTH) ? idValues : undefined,
     engineMatches: (engine) => nodeMatches(args, engine),
     forEngine(engine) {
       const windows = engine.osType === 'windows';
@@ -194,13 +202,16 @@ function parseUint16(s: string, fail: (reason: string) => never): number {
   return n;
 }
 
+/** A container's full ID: 64 hex digits. */
+const FULL_ID_LENGTH = 64;
+
 /** truncindex.Get per value: the container whose ID is the only one starting with it. */
 function uniquePrefixMatches(containers: ContainerSource['containers'], prefixes: string[]): Set<string> {
   const out = new Set<string>();
   // A full ID is its own unique prefix: one probe, not a scan of every container (tools poll
   // `ps --filter id=<full id>`; over 1,000 engines that scanned the whole cluster each time).
-  for (const p of prefixes) if (p.length === 64 && containers.get(p)) out.add(p);
-  const wanted = prefixes.filter((p) => p !== '' && p.length !== 64);
+  for (const p of prefixes) if (p.length === FULL_ID_LENGTH && containers.get(p)) out.add(p);
+  const wanted = prefixes.filter((p) => p !== '' && p.length !== FULL_ID_LENGTH);
   if (wanted.length === 0) return out;
   const hits = new Map<string, string[]>(wanted.map((p) => [p, []]));
   for (const c of containers.values()) for (const p of wanted) if (c.id.startsWith(p)) hits.get(p)?.push(c.id);

@@ -10,9 +10,9 @@ function record(id: string, at: number) {
   return provisionalContainer(id.padEnd(64, '0'), id, { Image: 'busybox' }, at);
 }
 
-/** IDs newest first, as `docker ps` lists them. */
-function newestFirst(index: ContainerIndex): string[] {
-  const { entries, length } = index.snapshot();
+/** IDs newest first, as `docker ps` lists them (of the whole index, or of snapshotOf(ids)). */
+function newestFirst(index: ContainerIndex, ids?: string[]): string[] {
+  const { entries, length } = ids ? index.snapshotOf(ids.map((id) => id.padEnd(64, '0'))) : index.snapshot();
   const out: string[] = [];
   for (let i = length - 1; i >= 0; i--) if (entries[i].live) out.push(entries[i].id.replace(/0+$/, ''));
   return out;
@@ -56,5 +56,18 @@ describe('ContainerIndex (ps order, owner by ID)', () => {
     index.add(engineA, record('s1', 1000)); // out of order: the next snapshot sorts a new array
     assert.deepEqual(before.entries.slice(0, before.length).map((e) => e.id.replace(/0+$/, '')), ['s2']);
     assert.deepEqual(newestFirst(index), ['s2', 's1']);
+  });
+
+  it('gives the live entries of given full IDs in the order the whole walk meets them, on every engine holding one', () => {
+    const index = new ContainerIndex();
+    for (let i = 0; i < 50; i++) index.add(i % 2 ? engineA : engineB, record(`k${i}z`, (i * 7919) % 50_000));
+    index.add(engineB, record('k3z', (3 * 7919) % 50_000)); // the same ID on a second engine
+    index.remove(engineA, record('k5z', 0).id);
+    const wanted = ['k3z', 'k5z', 'k10z', 'k40z', 'k41z', 'nope'];
+    const expected = newestFirst(index).filter((id) => wanted.includes(id));
+    assert.deepEqual(newestFirst(index, wanted), expected);
+    assert.equal(expected.filter((id) => id === 'k3z').length, 2);
+    assert.equal(expected.length, 5);
+    assert.ok(!expected.includes('k5z'));
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import {
-  constraintMatches, newId, nodeIdFor, parseConstraint, specHash, taskContainerName, validateSpec,
+  constraintMatches, newId, nodeIdFor, parseConstraint, restartPolicyOf, restartVerdict, specHash, taskContainerName, validateSpec,
   type ConstraintNode, type Service, type Task,
 } from '../../../lib/services/model';
 import { ServiceStore, type StateBackend } from '../../../lib/services/store';
@@ -42,6 +42,22 @@ describe('services model', function () {
     for (const bad of ['node.labels.tier', 'disk==ssd', 'node.hostname==', 'node.labels.tier=~x']) {
       assert.throws(() => parseConstraint(bad), (err: { status?: number }) => err.status === 400, bad);
     }
+  });
+
+  it('restart policy: condition, max attempts, window', function () {
+    const policy = (p: Record<string, unknown>): ReturnType<typeof restartPolicyOf> => restartPolicyOf({ TaskTemplate: { RestartPolicy: p } });
+    const now = 100_000;
+    assert.deepEqual(policy({}), { Condition: 'any', Delay: 5e9, MaxAttempts: 0, Window: 0 }, "swarmkit's defaults");
+    assert.deepEqual(restartVerdict(policy({}), 'complete', [], now), [now], 'any: a completed task too');
+    assert.equal(restartVerdict(policy({ Condition: 'none' }), 'failed', [], now), undefined);
+    assert.equal(restartVerdict(policy({ Condition: 'on-failure' }), 'complete', [], now), undefined);
+    assert.deepEqual(restartVerdict(policy({ Condition: 'on-failure' }), 'rejected', [], now), [now], 'a rejected task failed');
+    const max2 = policy({ MaxAttempts: 2 });
+    assert.deepEqual(restartVerdict(max2, 'failed', [1_000], now), [1_000, now]);
+    assert.equal(restartVerdict(max2, 'failed', [1_000, 2_000], now), undefined, 'no third restart, however long ago (no window)');
+    const windowed = policy({ MaxAttempts: 2, Window: 10e9 });
+    assert.equal(restartVerdict(windowed, 'failed', [95_000, 99_000], now), undefined, 'two restarts within the last 10 s');
+    assert.deepEqual(restartVerdict(windowed, 'failed', [80_000, 99_000], now), [99_000, now], 'a restart older than the window no longer counts (nor is carried)');
   });
 
   it('rejects invalid specs with a 400 naming the problem', function () {
@@ -158,6 +174,17 @@ describe('rolling updater (one step of the reconciler)', function () {
     tolerant.created[0].Status = { State: 'failed', Timestamp: new Date(t0 + 100).toISOString(), Message: '' };
     tolerant.step(t0 + 200);
     assert.equal(tolerant.service.UpdateStatus?.State, 'updating', '1 failure of 4 slots is within a 0.5 ratio');
+  });
+
+  it('continue: a failure neither pauses nor rolls back; the next slots are updated', function () {
+    const u = setup(3, { Parallelism: 1, FailureAction: 'continue', Monitor: 0 });
+    u.step(t0);
+    u.created[0].Status = { State: 'rejected', Timestamp: new Date(t0 + 100).toISOString(), Message: '', Err: 'No such image: nope:v2' };
+    u.created[0].DesiredState = 'shutdown'; // the restart policy retired it (its replacement comes from there)
+    u.step(t0 + 200);
+    assert.equal(u.service.UpdateStatus?.State, 'updating');
+    assert.deepEqual(u.service.Spec.TaskTemplate, newSpec, 'not rolled back');
+    assert.deepEqual(u.created.map((t) => t.Slot), [1, 2], 'the update went on to slot 2');
   });
 });
 
