@@ -30,7 +30,11 @@ export function readBody(req: IncomingMessage, limit = JSON_LIMIT): Promise<Buff
  * them); a malformed one is a 400 with Go's message (`unexpected EOF`, `invalid character ...`).
  */
 export async function readJson<T>(req: IncomingMessage, fallback: T): Promise<T> {
-  const raw = await readBody(req);
+  return parseJsonBody(await readBody(req), fallback);
+}
+
+/** A body already read, parsed as readJson does. */
+export function parseJsonBody<T>(raw: Buffer, fallback: T): T {
   if (raw.length === 0) return fallback;
   try {
     return JSON.parse(raw.toString('utf8')) as T;

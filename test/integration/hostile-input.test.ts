@@ -93,6 +93,17 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
     assert.equal(viaEngine.status, 201, viaEngine.body);
     assert.equal(viaManager.status, 201, viaManager.body);
     for (const [url, answer] of [[managerUrl, viaManager], [engineUrl, viaEngine]] as const) await call(url, 'DELETE', `/v1.41/containers/${(JSON.parse(answer.body) as { Id: string }).Id}?force=1`);
+    // A container action's body (docker update) cut short, or with bytes after its value.
+    const target = JSON.parse((await call(engineUrl, 'POST', '/v1.41/containers/create', '{"Image":"busybox","Cmd":["true"]}')).body) as { Id: string };
+    await waitFor(async () => (await call(managerUrl, 'GET', `/v1.41/containers/${target.Id}/json`)).status === 200, 20_000, 'the manager to see the container');
+    for (const body of ['{"CpuShares":', '{"CpuShares":512,}', '{"CpuShares":512} trailing']) {
+      const path = `/v1.41/containers/${target.Id}/update`;
+      const [m, e] = await Promise.all([call(managerUrl, 'POST', path, body), call(engineUrl, 'POST', path, body)]);
+      // dockerd 20.10 answers the malformed ones 500: a client's mistake is a 400 here.
+      assert.equal(m.status, e.status === 500 ? 400 : e.status, `${body}: ${m.body} vs ${e.body}`);
+      if (e.status >= 400) assert.equal(message(m), message(e), body);
+    }
+    await call(engineUrl, 'DELETE', `/v1.41/containers/${target.Id}?force=1`);
     // Network and volume bodies cut short: dockerd's 400 and words.
     for (const path of ['/v1.41/networks/create', '/v1.41/volumes/create']) {
       const [m, e] = await Promise.all([call(managerUrl, 'POST', path, '{"Name":'), call(engineUrl, 'POST', path, '{"Name":')]);
