@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ApiError, badRequest } from './errors';
+import { goJsonDecodeFirst } from '../docker/go-json';
 
 /** Largest JSON body the manager parses itself (create configs, network/volume specs). */
 const JSON_LIMIT = 4 * 1024 * 1024;
@@ -23,13 +24,28 @@ export function readBody(req: IncomingMessage, limit = JSON_LIMIT): Promise<Buff
   });
 }
 
-/** Parses a JSON request body; an empty body gives `fallback`; bad JSON is a 400. */
+/**
+ * Parses a JSON request body as dockerd's json.Decoder does: an empty (or blank) body gives
+ * `fallback`; only the first JSON value is read (bytes after it are ignored, as dockerd ignores
+ * them); a malformed one is a 400 with Go's message (`unexpected EOF`, `invalid character ...`).
+ */
 export async function readJson<T>(req: IncomingMessage, fallback: T): Promise<T> {
-  const raw = await readBody(req);
+  return parseJsonBody(await readBody(req), fallback);
+}
+
+/** A body already read, parsed as readJson does. */
+export function parseJsonBody<T>(raw: Buffer, fallback: T): T {
   if (raw.length === 0) return fallback;
   try {
     return JSON.parse(raw.toString('utf8')) as T;
   } catch (err) {
-    throw badRequest(`invalid JSON body: ${(err as Error).message}`);
+    const first = goJsonDecodeFirst(raw);
+    if ('empty' in first) return fallback;
+    if ('error' in first) throw badRequest(first.error);
+    try {
+      return JSON.parse(raw.subarray(0, first.end).toString('utf8')) as T;
+    } catch {
+      throw badRequest(`invalid JSON body: ${(err as Error).message}`);
+    }
   }
 }

@@ -9,11 +9,13 @@
  *
  * Both wire forms are accepted, as dockerd does: `{"k":{"v":true}}` (API >= 1.22) and the
  * legacy `{"k":["v"]}`. Malformed JSON is a 400 whose message is Go's json decoder's, e.g.
- * `json: cannot unmarshal string into Go value of type map[string]bool` (dockerd 20.10 answers
- * those with a 500, newer dockerd with a 400).
+ * `json: cannot unmarshal string into Go value of type map[string]bool`, or its scanner's for a
+ * syntax error (`invalid character 'x' looking for beginning of value`, see go-json.ts); dockerd
+ * 20.10 answers those with a 500, newer dockerd with a 400.
  */
 import { ApiError } from '../errors';
 import { tryCompileRe2, type Re2Pattern } from './regex';
+import { goJsonSyntaxError } from './go-json';
 
 export class FilterArgs {
   /** key -> value -> flag as sent (`{"v": false}` keeps `v` in the set, as Go does). */
@@ -128,7 +130,8 @@ function decodeFilters(raw: string): Map<string, Map<string, boolean>> {
   try {
     parsed = JSON.parse(raw);
   } catch (err) {
-    throw new ApiError(400, `invalid filters: ${(err as Error).message}`);
+    // Go's own wording (what dockerd answers); JSON.parse's only if the two disagree on validity.
+    throw new ApiError(400, goJsonSyntaxError(raw) ?? `invalid filters: ${(err as Error).message}`);
   }
   const modern = decodeModern(parsed);
   if (typeof modern !== 'string') return modern;

@@ -116,6 +116,12 @@ export class Engine extends EventEmitter {
   private listsRefreshedAt = 0;
   private refreshesWithoutLists = 0;
   private lastEventTime = 0;
+  /**
+   * The lines of the events stamped `lastEventTime` (a second). A new subscription asks for
+   * `since=lastEventTime`, and dockerd replays that whole second: these lines are the ones
+   * already handled, dropped when they come again (they reached /events twice).
+   */
+  private lastSecondLines = new Set<string>();
   /** Whether an event stream was ever open: later openings are reconnects (a metric). */
   private eventStreamOpened = false;
   private stopped = false;
@@ -374,7 +380,14 @@ export class Engine extends EventEmitter {
     } catch {
       return;
     }
-    this.lastEventTime = Math.max(this.lastEventTime, event.time ?? 0);
+    const second = event.time ?? 0;
+    if (second > this.lastEventTime) {
+      this.lastEventTime = second;
+      this.lastSecondLines = new Set([line]);
+    } else if (second === this.lastEventTime && second > 0) {
+      if (this.lastSecondLines.has(line)) return;
+      this.lastSecondLines.add(line);
+    }
     this.applyEvent(event);
     this.emit('event', event);
   }

@@ -5,6 +5,7 @@
  * com.docker.swarm.task.id=...`) before the message, after the timestamp when asked for, which
  * is what the docker CLI parses to print `web.1.<task>@node-1    | message`.
  */
+import { StringDecoder } from 'node:string_decoder';
 import type { Writable } from 'node:stream';
 import type { Readable } from 'node:stream';
 import type { Engine } from '../engine/engine';
@@ -34,16 +35,21 @@ function frame(stream: number, payload: Buffer): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-/** Splits an engine's multiplexed (or raw, for TTY) log stream into (stream, line) pairs. */
-class Demuxer {
+/**
+ * Splits an engine's multiplexed (or raw, for TTY) log stream into (stream, line) pairs. A
+ * multi-byte UTF-8 character may straddle two chunks or two frames: each stream's decoder
+ * keeps the incomplete bytes until the rest arrives.
+ */
+export class Demuxer {
   private pending: Buffer = Buffer.alloc(0);
   private readonly partial: Record<number, string> = { 1: '', 2: '' };
+  private readonly decoders: Record<number, StringDecoder> = { 1: new StringDecoder('utf8'), 2: new StringDecoder('utf8') };
 
   constructor(private readonly tty: boolean, private readonly onLine: (stream: number, line: string) => void) {}
 
   push(chunk: Buffer): void {
     if (this.tty) {
-      this.text(1, chunk.toString('utf8'));
+      this.text(1, this.decoders[1].write(chunk));
       return;
     }
     this.pending = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
@@ -51,13 +57,16 @@ class Demuxer {
       const size = this.pending.readUInt32BE(4);
       if (this.pending.length < 8 + size) break;
       const stream = this.pending[0] === 2 ? 2 : 1;
-      this.text(stream, this.pending.subarray(8, 8 + size).toString('utf8'));
+      this.text(stream, this.decoders[stream].write(this.pending.subarray(8, 8 + size)));
       this.pending = this.pending.subarray(8 + size);
     }
   }
 
   end(): void {
-    for (const stream of [1, 2]) if (this.partial[stream]) this.onLine(stream, this.partial[stream]);
+    for (const stream of [1, 2]) {
+      const rest = this.partial[stream] + this.decoders[stream].end();
+      if (rest) this.onLine(stream, rest);
+    }
   }
 
   private text(stream: number, text: string): void {

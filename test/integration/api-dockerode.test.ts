@@ -133,7 +133,7 @@ describe('Docker API through the manager (dockerode, raw HTTP)', function () {
   it('answers 400 JSON for malformed bodies and filters, and stays up', async function () {
     const bad = await raw(manager.port, 'POST', '/v1.41/containers/create', '{"Image": "busybox",', { 'Content-Type': 'application/json' });
     assert.equal(bad.status, 400);
-    assert.match(jsonMessage(bad), /invalid JSON/);
+    assert.equal(jsonMessage(bad), 'unexpected EOF', 'dockerd\'s json.Decoder words a body cut short so');
     const notObject = await raw(manager.port, 'POST', '/v1.41/containers/create', '[1,2]', { 'Content-Type': 'application/json' });
     assert.equal(notObject.status, 400);
     const noImage = await raw(manager.port, 'POST', '/v1.41/containers/create', '{}', { 'Content-Type': 'application/json' });

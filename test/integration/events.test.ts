@@ -56,10 +56,13 @@ describe('docker events through the manager', function () {
 
   it('filters by node', async function () {
     const node = engines.engines[1].name;
-    const r = await docker(manager.host, ['events', '--since', String(startedAt), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `node=${node}`, '--filter', 'type=container', '--format', '{{index .Actor.Attributes "node.name"}}']);
+    const r = await docker(manager.host, ['events', '--since', String(startedAt), '--until', String(Math.floor(Date.now() / 1000) + 1), '--filter', `node=${node}`, '--filter', 'type=container', '--filter', 'event=create', '--format', '{{index .Actor.Attributes "node.name"}} {{.Actor.Attributes.name}}']);
     const lines = r.stdout.trim().split('\n');
-    assert.ok(lines.length >= 1);
-    assert.ok(lines.every((l) => l === node), r.stdout);
+    assert.ok(lines.every((l) => l.startsWith(`${node} `)), r.stdout);
+    // Of ev-1..3 (one per node), exactly the one on this node.
+    const ours = lines.map((l) => l.split(' ')[1]).filter((n) => /^ev-\d$/.test(n));
+    assert.equal(ours.length, 1, r.stdout);
+    assert.equal((await docker(manager.host, ['inspect', '--format', '{{.Node.Name}}', ours[0]])).stdout.trim(), node);
   });
 
   it('rejects malformed since and filters with a JSON 400', async function () {

@@ -106,6 +106,10 @@ export function malformedCases(key: string, value: string, extra: string): Filte
     JSON.stringify({ [key]: { [value]: true }, other: [value] }),
     '{"broken":',
     'not json',
+    // Syntax errors in every state of Go's scanner: dockerd words each one its own way.
+    '  ', `{"${key}":tru}`, `{"${key}" 1}`, `{"${key}":["${value}",]}`, `{"${key}":{"${value}":true},}`, `[1 2]`,
+    `{"${key}":"\\q"}`, `{"${key}":"\\u12g4"}`, '-', '1.', '1e+', `{"${key}":{}}x`, `{"${key}":[]]`, 'é', `{${key}:1}`,
+    "'x'", '"\u0001', '01', `{"${key}":nul}`, `{"${key}":fals`,
   ];
   return raw.map((filters) => ({ keys: ['(json)'], filters, extra }));
 }

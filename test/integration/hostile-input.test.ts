@@ -73,6 +73,8 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
       '{"Image":"busybox","ExposedPorts":[]}', '{"Image":"busybox","HostConfig":{"PortBindings":{"80/tcp":[{"HostPort":80}]}}}',
       '[]', '"x"', '{"Image":"busybox","NetworkingConfig":{"EndpointsConfig":[]}}', '{"Image":"busybox","HostConfig":{"CpuShares":1.5}}',
       '{"Image":"busybox","Hostname":3}', '{"Image":"busybox","Tty":"yes"}', '{"Image":"busybox","HostConfig":{"VolumesFrom":"a"}}',
+      // Syntax errors: Go's decoder words them ("unexpected EOF", "invalid character ...").
+      '{"Image":"busybox"', '{"Image":', 'x', '{"Image":"busybox",}', '{"Image" "busybox"}', '{"Image":"busybox","Env":["a\\qb"]}', '[1 2]', '-',
     ];
     for (const body of bodies) {
       const [viaManager, viaEngine] = await Promise.all([call(managerUrl, 'POST', '/v1.41/containers/create', body), call(engineUrl, 'POST', '/v1.41/containers/create', body)]);
@@ -85,6 +87,29 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
     const fine = await call(managerUrl, 'POST', '/v1.41/containers/create?name=hostile-nulls', '{"Image":"busybox","Env":null,"HostConfig":null,"Labels":null}');
     assert.equal(fine.status, 201, fine.body);
     await call(managerUrl, 'DELETE', '/v1.41/containers/hostile-nulls?force=1');
+    // dockerd reads the first JSON value and ignores what follows it.
+    const trailing = '{"Image":"busybox","Labels":{"hostile":"trailing"}} and then some';
+    const [viaManager, viaEngine] = await Promise.all([call(managerUrl, 'POST', '/v1.41/containers/create', trailing), call(engineUrl, 'POST', '/v1.41/containers/create', trailing)]);
+    assert.equal(viaEngine.status, 201, viaEngine.body);
+    assert.equal(viaManager.status, 201, viaManager.body);
+    for (const [url, answer] of [[managerUrl, viaManager], [engineUrl, viaEngine]] as const) await call(url, 'DELETE', `/v1.41/containers/${(JSON.parse(answer.body) as { Id: string }).Id}?force=1`);
+    // A container action's body (docker update) cut short, or with bytes after its value.
+    const target = JSON.parse((await call(engineUrl, 'POST', '/v1.41/containers/create', '{"Image":"busybox","Cmd":["true"]}')).body) as { Id: string };
+    await waitFor(async () => (await call(managerUrl, 'GET', `/v1.41/containers/${target.Id}/json`)).status === 200, 20_000, 'the manager to see the container');
+    for (const body of ['{"CpuShares":', '{"CpuShares":512,}', '{"CpuShares":512} trailing']) {
+      const path = `/v1.41/containers/${target.Id}/update`;
+      const [m, e] = await Promise.all([call(managerUrl, 'POST', path, body), call(engineUrl, 'POST', path, body)]);
+      // dockerd 20.10 answers the malformed ones 500: a client's mistake is a 400 here.
+      assert.equal(m.status, e.status === 500 ? 400 : e.status, `${body}: ${m.body} vs ${e.body}`);
+      if (e.status >= 400) assert.equal(message(m), message(e), body);
+    }
+    await call(engineUrl, 'DELETE', `/v1.41/containers/${target.Id}?force=1`);
+    // Network and volume bodies cut short: dockerd's 400 and words.
+    for (const path of ['/v1.41/networks/create', '/v1.41/volumes/create']) {
+      const [m, e] = await Promise.all([call(managerUrl, 'POST', path, '{"Name":'), call(engineUrl, 'POST', path, '{"Name":')]);
+      assert.equal(m.status, e.status, `${path}: ${m.body} vs ${e.body}`);
+      assert.equal(message(m), message(e), path);
+    }
   });
 
   it('API version prefixes: the same status as dockerd for every form', async function () {
@@ -132,16 +157,28 @@ describe('hostile input and faults: answered like dockerd, nothing lost', functi
   });
 });
 
+interface SplittingProxy {
+  port: number;
+  close: () => void;
+  /** Drops every connection through the proxy (the engine stays up): a network blip. */
+  reset: () => void;
+  /** Connections the manager holds open through the proxy. */
+  connections: () => number;
+}
+
 /**
  * A TCP proxy in front of a real engine that splits what the engine sends right after the
  * first byte of every multi-byte UTF-8 character, with a pause, so the manager reads the two
  * halves of the character in different chunks.
  */
-function splittingProxy(target: number): Promise<{ port: number; close: () => void }> {
+function splittingProxy(target: number): Promise<SplittingProxy> {
   const sockets = new Set<net.Socket>();
+  const open = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(target, '127.0.0.1');
     sockets.add(client).add(upstream);
+    open.add(client);
+    client.on('close', () => open.delete(client));
     client.pipe(upstream);
     let queue = Promise.resolve();
     upstream.on('data', (data: Buffer) => {
@@ -173,6 +210,11 @@ function splittingProxy(target: number): Promise<{ port: number; close: () => vo
       server.close();
       sockets.forEach((s) => s.destroy());
     },
+    connections: () => open.size,
+    reset: () => {
+      sockets.forEach((s) => s.destroy());
+      sockets.clear();
+    },
   })));
 }
 
@@ -180,7 +222,7 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
   this.timeout(240_000);
   let engines: EngineSet;
   let manager: ManagerHandle;
-  let proxy: { port: number; close: () => void };
+  let proxy: SplittingProxy;
 
   before(async function () {
     engines = await startEngines(1, { namePrefix: 'fault-' });
@@ -217,6 +259,24 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
     await docker(engines.engines[0].host, ['rm', '-f', 'utf8-probe']);
   });
 
+  it('an event stream dropped while the engine lives: the resubscription replays nothing twice', async function () {
+    const engine = engines.engines[0];
+    const listeners = async (): Promise<number> => ((await engine.docker().info()) as { NEventsListener: number }).NEventsListener;
+    await waitFor(async () => (await listeners()) === 1, 10_000, 'one subscription before the drop');
+    const events = await eventsDuring('replay-probe', async () => {
+      const r = await docker(engine.host, ['create', '--name', 'replay-probe', 'busybox', 'true']);
+      assert.equal(r.code, 0, r.stderr);
+      // The manager has the event, then loses its stream (and every other connection) at once;
+      // it resubscribes from the last event's second, which the engine replays in full.
+      await waitFor(async () => (await docker(manager.host, ['ps', '-a', '--filter', 'name=replay-probe', '-q'])).stdout.trim() !== '', 10_000, 'the manager to see the container');
+      proxy.reset();
+      await new Promise((r) => setTimeout(r, 3000));
+      await waitFor(async () => (await listeners()) === 1, 20_000, 'one subscription after the drop');
+    });
+    assert.deepEqual(events.map((e) => e.Action), ['create'], JSON.stringify(events));
+    await docker(engine.host, ['rm', '-f', 'replay-probe']);
+  });
+
   it('after a SIGKILL and restart: one event subscription on the engine, every event once', async function () {
     const engine = engines.engines[0];
     const listeners = async (): Promise<number> => {
@@ -231,6 +291,9 @@ describe('engine streams and subscriptions under faults (own engine, killed for 
     // Give every path that (re)subscribes (probe, recovered calls, refresh) time to have done so.
     await new Promise((r) => setTimeout(r, 4000));
     assert.equal(await listeners(), 1, 'event subscriptions held by the manager on the engine');
+    // One event stream and at most one idle keep-alive connection (the refresh loop's calls
+    // come and go); three subscriptions held three times the connections.
+    await waitFor(async () => proxy.connections() <= 2, 20_000, 'at most 2 connections to the engine');
     const events = await eventsDuring('after-restart', async () => {
       const r = await docker(manager.host, ['run', '--name', 'after-restart', 'busybox', 'true']);
       assert.equal(r.code, 0, r.stderr);

@@ -6,7 +6,7 @@ import { createContainer } from '../../cluster/create';
 import { ensureOk } from '../../engine/client';
 import type { ContainerRecord } from '../../engine/records';
 import type { Engine } from '../../engine/engine';
-import { readBody, readJson } from '../body';
+import { parseJsonBody, readBody, readJson } from '../body';
 import { FilterArgs } from '../../docker/filter-args';
 import { compileContainerFilter, type ReferenceContainer } from '../filters/containers';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
@@ -225,12 +225,7 @@ async function action(cluster: Cluster, ctx: RequestContext, verb: string): Prom
     if (!newName) throw badRequest('name is required');
     cluster.assertNameFree(newName);
   }
-  let body: unknown;
-  try {
-    body = raw.length > 0 ? JSON.parse(raw.toString('utf8')) : undefined;
-  } catch (err) {
-    throw badRequest(`invalid JSON body: ${(err as Error).message}`);
-  }
+  const body = parseJsonBody<unknown>(raw, undefined);
   const sentAt = Date.now();
   const response = await engine.request(method, path, { body, timeoutMs: 120_000, apiVersion: ctx.apiVersion });
   if (method === 'DELETE' && response.status < 300) {

@@ -47,6 +47,18 @@ describe('Cluster.place', () => {
     assert.deepEqual(c.place({}, { exclude: new Set([ssd]) }).candidates().map((e) => e.name).sort(), ['node-1', 'node-2']);
   });
 
+  it('near (the engines holding a local network): a soft node constraint, yielding to a hard one, not saved', () => {
+    const c = cluster();
+    const node1 = [...c.engines.values()].find((e) => e.name === 'node-1') as Engine;
+    const near = c.place({ Image: 'busybox' }, { near: [node1] });
+    assert.equal(near.engine, node1);
+    assert.equal(near.body.Labels?.['com.docker.swarm.constraints'], undefined, 'the network pin is not saved on the container');
+    // A hard node constraint wins (classic: the soft one is added only without it).
+    assert.equal(c.place({ Image: 'busybox', Env: ['constraint:node==node-0'] }, { near: [node1] }).engine.name, 'node-0');
+    // Soft: when the holder is ruled out, the container goes elsewhere (the engine then names the missing network).
+    assert.notEqual(c.place({ Image: 'busybox', Env: ['constraint:disk==ssd'] }, { near: [node1] }).engine, node1);
+  });
+
   it('reports the strategy and filters it actually uses (binpacking is binpack)', () => {
     assert.deepEqual(cluster('binpacking').placementPolicy(), { strategy: 'binpack', filters: DEFAULT_FILTERS });
   });

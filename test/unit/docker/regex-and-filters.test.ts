@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { compileRe2, RegexSyntaxError, tryCompileRe2 } from '../../../lib/docker/regex';
 import { FilterArgs } from '../../../lib/docker/filter-args';
+import { goJsonDecodeFirst } from '../../../lib/docker/go-json';
 import { BadPatternError, pathMatch } from '../../../lib/docker/path-match';
 import { familiarTagged, lookupImage, parseNormalizedNamed } from '../../../lib/docker/reference';
 
@@ -71,6 +72,31 @@ describe('FilterArgs (moby api/types/filters)', function () {
     assert.equal(message('7'), 'json: cannot unmarshal number into Go value of type map[string]map[string]bool');
     assert.equal(message('{"a":{"x":1},"b":[2]}'), 'json: cannot unmarshal number into Go value of type bool');
     assert.equal(message('{"name":[null]}'), 'parsed');
+    // Syntax errors worded by Go's scanner, byte by byte (dockerd's answers, checked live in filters-differential).
+    assert.equal(message('not json'), "invalid character 'o' in literal null (expecting 'u')");
+    assert.equal(message('{"broken":'), 'unexpected end of JSON input');
+    assert.equal(message('{"a":[1 2]}'), "invalid character '2' after array element");
+    assert.equal(message('{"a" 1}'), "invalid character '1' after object key");
+    assert.equal(message('{"a":1,}'), "invalid character '}' looking for beginning of object key string");
+    assert.equal(message('{"a":"\\u12g4"}'), "invalid character 'g' in \\u hexadecimal character escape");
+    assert.equal(message('-'), "invalid character ' ' in numeric literal");
+    assert.equal(message('{}x'), "invalid character 'x' after top-level value");
+    assert.equal(message("'x'"), "invalid character '\\'' looking for beginning of value");
+    assert.equal(message('é'), "invalid character 'Ã' looking for beginning of value");
+    assert.equal(message('"\\u0001"'), 'json: cannot unmarshal string into Go value of type map[string]map[string]bool');
+    assert.equal(message('"\u0001"'), "invalid character '\\x01' in string literal");
+  });
+
+  it("reads request bodies as Go's json.Decoder: the first value only, 'unexpected EOF' when cut short", function () {
+    const first = (text: string): unknown => goJsonDecodeFirst(Buffer.from(text));
+    assert.deepEqual(first('{"a":1} trailing'), { end: 7 });
+    assert.deepEqual(first('  [1,[2]]x'), { end: 9 });
+    assert.deepEqual(first('"s"x'), { end: 3 });
+    assert.deepEqual(first('12'), { end: 2 });
+    assert.deepEqual(first(' \n '), { empty: true });
+    assert.deepEqual(first('{"a":'), { error: 'unexpected EOF' });
+    assert.deepEqual(first('-'), { error: 'unexpected EOF' });
+    assert.deepEqual(first('{"a":1,}'), { error: "invalid character '}' looking for beginning of object key string" });
   });
 
   it('validates keys with dockerd\'s message', function () {
