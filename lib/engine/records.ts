@@ -8,6 +8,7 @@ import type { PortBinding } from '../scheduler/node';
 import { reservedMemory } from '../scheduler/resources';
 import type { CreateBody } from '../docker-types';
 import { parseHumanDuration } from '../docker/human-duration';
+import { SWARM_ID_LABEL } from '../swarm-labels';
 
 export interface ContainerState {
   status: string; // created | running | paused | restarting | removing | exited | dead
@@ -40,21 +41,21 @@ export interface ContainerRecord {
   createdOrder: string;
   /** HostConfig.Isolation, lower-cased ('' on Linux); the `isolation` filter reads it. */
   isolation: string;
-  labels: Record<string, string>;
+  labels: Readonly<Record<string, string>>;
   state: ContainerState;
-  ports: ContainerPort[];
-  portBindings: Record<string, PortBinding[]>;
-  exposedPorts: string[];
+  ports: readonly ContainerPort[];
+  portBindings: Readonly<Record<string, PortBinding[]>>;
+  exposedPorts: readonly string[];
   networkMode: string;
   cpuShares: number;
   nanoCpus: number;
   memory: number;
-  volumesFrom: string[];
-  links: string[];
+  volumesFrom: readonly string[];
+  links: readonly string[];
   /** NetworkSettings.Networks as the list API returns it. */
-  networks: Record<string, unknown>;
-  mounts: unknown[];
-  execIds: string[];
+  networks: Readonly<Record<string, unknown>>;
+  mounts: readonly unknown[];
+  execIds: readonly string[];
   /**
    * When the engine was asked for this state (ms since epoch). Orders the manager's own updates
    * (a create or start it just made) against inspects that were in flight at the same time.
@@ -95,6 +96,80 @@ export interface VolumeRecord {
   Scope?: string;
   Labels?: Record<string, string> | null;
   [key: string]: unknown;
+}
+
+/**
+ * Compact records. JSON.parse gives every record its own copy of each string and object, and at
+ * 150,000 containers most of them repeat: the image, its ID, the command, the zero time, the
+ * network's ID, the same label set on every task of a service, and empty lists. Each record
+ * here shares one copy of those instead, so the heap that every full collection marks holds
+ * what differs between containers, not 150,000 copies of what does not.
+ */
+const EMPTY_LIST: readonly never[] = Object.freeze([]);
+const EMPTY_MAP: Readonly<Record<string, never>> = Object.freeze({});
+
+/** A list, or the shared empty one. */
+function compactList<T>(list: readonly T[] | null | undefined): readonly T[] {
+  return list && list.length > 0 ? list : EMPTY_LIST;
+}
+
+/** A map, or the shared empty one. */
+function compactMap<T>(map: Readonly<Record<string, T>> | null | undefined): Readonly<Record<string, T>> {
+  if (!map) return EMPTY_MAP;
+  for (const _ in map) return map;
+  return EMPTY_MAP;
+}
+
+/**
+ * A table of shared values that forgets everything once it holds `cap` of them: values that do
+ * repeat are soon shared again, and a stream of unique ones (a label with each container's own
+ * value) cannot grow it without bound.
+ */
+class ShareTable<T> {
+  private readonly values = new Map<string, T>();
+  constructor(private readonly cap: number) {}
+
+  get(key: string, make: () => T): T {
+    const known = this.values.get(key);
+    if (known !== undefined) return known;
+    if (this.values.size >= this.cap) this.values.clear();
+    const value = make();
+    this.values.set(key, value);
+    return value;
+  }
+}
+
+const sharedStrings = new ShareTable<string>(50_000);
+
+/** One copy of a string that many records hold (image, command, an ID they share...). */
+export function sharedString(value: string): string {
+  return value.length > 200 ? value : sharedStrings.get(value, () => value);
+}
+
+/**
+ * A copy of a container's labels with the values containers share kept once (a service's or
+ * compose project's labels). Keys are shared already: V8 interns property names. Not the label
+ * set itself: every container created through the manager has its own swarm ID among them.
+ */
+function compactLabels(labels: Readonly<Record<string, string>> | null | undefined): Readonly<Record<string, string>> {
+  const map = compactMap(labels);
+  if (map === EMPTY_MAP) return map;
+  const copy: Record<string, string> = {};
+  for (const key in map) copy[key] = key === SWARM_ID_LABEL ? map[key] : sharedString(map[key]);
+  return copy;
+}
+
+/** NetworkSettings.Networks with the values endpoints share (network ID, gateway...) kept once. */
+function compactNetworks(networks: Record<string, unknown> | null | undefined): Readonly<Record<string, unknown>> {
+  const map = compactMap(networks);
+  for (const endpoint of Object.values(map)) {
+    if (!endpoint || typeof endpoint !== 'object') continue;
+    const fields = endpoint as Record<string, unknown>;
+    for (const key of ['NetworkID', 'Gateway', 'IPv6Gateway', 'GlobalIPv6Address', 'MacAddress']) {
+      if (typeof fields[key] === 'string') fields[key] = sharedString(fields[key] as string);
+    }
+  }
+  return map;
 }
 
 /**
@@ -140,35 +215,35 @@ export function containerFromInspect(info: Dockerode.ContainerInspectInfo, obser
   return {
     id: info.Id,
     name: info.Name.replace(/^\//, ''),
-    image: info.Config?.Image ?? '',
-    imageId: info.Image,
-    command: listCommand(info.Path, info.Args ?? []),
+    image: sharedString(info.Config?.Image ?? ''),
+    imageId: sharedString(info.Image),
+    command: sharedString(listCommand(info.Path, info.Args ?? [])),
     created: toSeconds(info.Created),
     createdOrder: createdOrder(info.Created),
-    isolation: String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase(),
-    labels: info.Config?.Labels ?? {},
+    isolation: sharedString(String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase()),
+    labels: compactLabels(info.Config?.Labels),
     state: {
-      status: state.Status,
+      status: sharedString(state.Status),
       running: state.Running,
       paused: state.Paused,
       restarting: state.Restarting,
       exitCode: state.ExitCode,
       startedAt: state.StartedAt,
-      finishedAt: state.FinishedAt,
+      finishedAt: sharedString(state.FinishedAt),
       health: (state as { Health?: { Status: string } }).Health?.Status,
     },
-    ports: listPorts(info.NetworkSettings?.Ports as Record<string, Array<{ HostIp: string; HostPort: string }> | null>),
-    portBindings,
-    exposedPorts: Object.keys(info.Config?.ExposedPorts ?? {}),
-    networkMode: hc.NetworkMode ?? 'default',
+    ports: compactList(listPorts(info.NetworkSettings?.Ports as Record<string, Array<{ HostIp: string; HostPort: string }> | null>)),
+    portBindings: compactMap(portBindings),
+    exposedPorts: compactList(Object.keys(info.Config?.ExposedPorts ?? {})),
+    networkMode: sharedString(hc.NetworkMode ?? 'default'),
     cpuShares: hc.CpuShares ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
     memory: reservedMemory(hc),
-    volumesFrom: hc.VolumesFrom ?? [],
-    links: hc.Links ?? [],
-    networks: (info.NetworkSettings?.Networks ?? {}) as Record<string, unknown>,
-    mounts: (info.Mounts ?? []).map((m) => ({ ...m })),
-    execIds: (info as { ExecIDs?: string[] | null }).ExecIDs ?? [],
+    volumesFrom: compactList(hc.VolumesFrom),
+    links: compactList(hc.Links),
+    networks: compactNetworks(info.NetworkSettings?.Networks as Record<string, unknown> | undefined),
+    mounts: compactList((info.Mounts ?? []).map((m) => ({ ...m }))),
+    execIds: compactList((info as { ExecIDs?: string[] | null }).ExecIDs),
     observedAt,
   };
 }
@@ -201,15 +276,15 @@ export function containerFromSummary(summary: Dockerode.ContainerInfo, listedAt:
   return {
     id: summary.Id,
     name,
-    image: summary.Image ?? '',
-    imageId: summary.ImageID ?? '',
-    command: summary.Command ?? '',
+    image: sharedString(summary.Image ?? ''),
+    imageId: sharedString(summary.ImageID ?? ''),
+    command: sharedString(summary.Command ?? ''),
     created: summary.Created ?? 0,
     createdOrder: `${String(summary.Created ?? 0).padStart(12, '0')}.000000000`,
     isolation: '',
-    labels: summary.Labels ?? {},
+    labels: compactLabels(summary.Labels),
     state: {
-      status: state,
+      status: sharedString(state),
       running: state === 'running' || state === 'paused' || state === 'restarting',
       paused: state === 'paused',
       restarting: state === 'restarting',
@@ -218,18 +293,18 @@ export function containerFromSummary(summary: Dockerode.ContainerInfo, listedAt:
       finishedAt: exit ? agoIso(exit[2]) : ZERO_TIME,
       health,
     },
-    ports,
-    portBindings,
-    exposedPorts: [...new Set(ports.map((p) => `${p.PrivatePort}/${p.Type}`))],
-    networkMode: summary.HostConfig?.NetworkMode ?? 'default',
+    ports: compactList(ports),
+    portBindings: compactMap(portBindings),
+    exposedPorts: compactList([...new Set(ports.map((p) => `${p.PrivatePort}/${p.Type}`))]),
+    networkMode: sharedString(summary.HostConfig?.NetworkMode ?? 'default'),
     cpuShares: 0,
     nanoCpus: 0,
     memory: 0,
-    volumesFrom: [],
-    links: [],
-    networks: (summary.NetworkSettings?.Networks ?? {}) as Record<string, unknown>,
-    mounts: (summary.Mounts ?? []).map((m) => ({ ...m })),
-    execIds: [],
+    volumesFrom: EMPTY_LIST,
+    links: EMPTY_LIST,
+    networks: compactNetworks(summary.NetworkSettings?.Networks as Record<string, unknown> | undefined),
+    mounts: compactList((summary.Mounts ?? []).map((m) => ({ ...m }))),
+    execIds: EMPTY_LIST,
     // Older than any answer: the inspect queued behind it always replaces it.
     observedAt: 0,
   };
@@ -248,26 +323,26 @@ export function provisionalContainer(id: string, name: string, config: CreateBod
   return {
     id,
     name,
-    image: config.Image ?? '',
+    image: sharedString(config.Image ?? ''),
     imageId: '',
-    command: [...list(config.Entrypoint), ...list(config.Cmd)].join(' '),
+    command: sharedString([...list(config.Entrypoint), ...list(config.Cmd)].join(' ')),
     created: Math.floor(sentAt / 1000),
     createdOrder: createdOrder(new Date(sentAt).toISOString()),
     isolation: String((hc as { Isolation?: string }).Isolation ?? '').toLowerCase(),
-    labels: config.Labels ?? {},
-    state: { status: 'created', running: false, paused: false, restarting: false, exitCode: 0, startedAt: '0001-01-01T00:00:00Z', finishedAt: '0001-01-01T00:00:00Z' },
-    ports: [],
-    portBindings,
-    exposedPorts: Object.keys(config.ExposedPorts ?? {}),
-    networkMode: hc.NetworkMode || 'default',
+    labels: compactLabels(config.Labels),
+    state: { status: 'created', running: false, paused: false, restarting: false, exitCode: 0, startedAt: ZERO_TIME, finishedAt: ZERO_TIME },
+    ports: EMPTY_LIST,
+    portBindings: compactMap(portBindings),
+    exposedPorts: compactList(Object.keys(config.ExposedPorts ?? {})),
+    networkMode: sharedString(hc.NetworkMode || 'default'),
     cpuShares: hc.CpuShares ?? 0,
     nanoCpus: hc.NanoCpus ?? 0,
     memory: reservedMemory(hc),
-    volumesFrom: hc.VolumesFrom ?? [],
-    links: hc.Links ?? [],
-    networks: {},
-    mounts: [],
-    execIds: [],
+    volumesFrom: compactList(hc.VolumesFrom),
+    links: compactList(hc.Links),
+    networks: EMPTY_MAP,
+    mounts: EMPTY_LIST,
+    execIds: EMPTY_LIST,
     observedAt: sentAt,
   };
 }

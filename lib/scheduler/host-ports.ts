@@ -16,7 +16,7 @@ const ALL_INTERFACES = new Set(['', '0.0.0.0', '::']);
  * all interfaces. Any other mode: every published binding with a HostPort (an empty HostPort
  * means "any free port" and claims nothing).
  */
-export function hostPortClaims(networkMode: string, exposedPorts: string[], portBindings: Record<string, PortBinding[]>): HostPortClaim[] {
+export function hostPortClaims(networkMode: string, exposedPorts: readonly string[], portBindings: Readonly<Record<string, PortBinding[]>>): HostPortClaim[] {
   const claims: HostPortClaim[] = [];
   if (networkMode === 'host') {
     for (const port of exposedPorts) {

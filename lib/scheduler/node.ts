@@ -30,7 +30,7 @@ export interface NodeContainer {
   /** HostConfig.PortBindings / NetworkSettings.Ports: "80/tcp" -> bindings. */
   portBindings: Record<string, PortBinding[]>;
   /** Config.ExposedPorts keys, e.g. "80/tcp". */
-  exposedPorts: string[];
+  exposedPorts: readonly string[];
 }
 
 /** Docker's host port binding ({HostIp, HostPort}). */

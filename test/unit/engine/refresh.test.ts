@@ -1,7 +1,8 @@
 /**
  * The periodic refresh of one engine (lib/engine/engine.ts) over a simulated engine: while the
- * event stream stays open, images, networks and volumes are listed only every few refreshes
- * (events keep them current), yet a change the events missed still shows up.
+ * event stream stays open, containers, images, networks and volumes are listed only every few
+ * refreshes (events keep them current) and the refreshes in between only ping the engine, yet a
+ * change the events missed still shows up.
  */
 import assert from 'node:assert/strict';
 import http from 'node:http';
@@ -44,16 +45,32 @@ describe('engine refresh', function () {
     await new Promise((resolve) => server.close(resolve));
   });
 
-  it('lists volumes about every 4th refresh while events flow, containers every time', async () => {
+  it('lists containers and volumes about every 4th refresh while events flow, and pings in between', async () => {
     await sleep(3 * PERIOD_MS); // past the first refresh after the stream opened, which lists all
-    const containersBefore = count('GET /containers/json');
-    const volumesBefore = count('GET /volumes');
+    const before = { containers: count('GET /containers/json'), volumes: count('GET /volumes'), pings: count('GET /_ping') };
+    const updatedBefore = engine.updatedAt.getTime();
     await sleep(20 * PERIOD_MS);
-    const containerLists = count('GET /containers/json') - containersBefore;
-    const volumeLists = count('GET /volumes') - volumesBefore;
-    assert.ok(containerLists >= 12, `${containerLists} container lists in 20 periods`);
-    assert.ok(volumeLists <= Math.ceil(containerLists / 4) + 1, `${volumeLists} volume lists for ${containerLists} refreshes`);
-    assert.ok(volumeLists >= 2, `${volumeLists} volume lists in 20 periods: the safety net must still run`);
+    const containerLists = count('GET /containers/json') - before.containers;
+    const volumeLists = count('GET /volumes') - before.volumes;
+    const pings = count('GET /_ping') - before.pings;
+    const refreshes = containerLists + pings;
+    assert.ok(refreshes >= 12, `${refreshes} refreshes (${containerLists} lists, ${pings} pings) in 20 periods`);
+    assert.ok(containerLists <= Math.ceil(refreshes / 4) + 1, `${containerLists} container lists for ${refreshes} refreshes`);
+    assert.ok(containerLists >= 2, `${containerLists} container lists in 20 periods: the safety net must still run`);
+    assert.equal(volumeLists, containerLists, 'volumes are listed with containers');
+    assert.ok(engine.updatedAt.getTime() > updatedBefore, 'a ping is a refresh: UpdatedAt moves on');
+  });
+
+  it('shows a container whose events were missed within a few refreshes', async () => {
+    const emit = sim.events.emit;
+    sim.events.emit = (() => undefined) as unknown as typeof emit; // the events are lost
+    let id: string;
+    try {
+      id = sim.createContainer({ Image: 'busybox', Cmd: ['sleep', '1d'] }, 'unannounced').Id;
+    } finally {
+      sim.events.emit = emit;
+    }
+    await waitFor(() => engine.containers.get(id) !== undefined, 6 * PERIOD_MS + 1000, 'the unannounced container, from a periodic list', 10);
   });
 
   it('shows a volume created with its event at once, and one whose event was missed within a few refreshes', async () => {
