@@ -658,7 +658,8 @@ export class Engine extends EventEmitter {
         if (!streamSteady || ++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES) await this.refreshAll(false);
         else {
           await this.call(() => this.client.docker.ping());
-          this.touch();
+          // Refreshed (`docker info`'s UpdatedAt), but nothing placement reads changed: no 'change'.
+          this.updatedAt = new Date();
         }
         this.startEventMonitor();
       } catch (err) {

@@ -167,6 +167,8 @@ export class Reconciler {
 
   /** Containers labelled as tasks of a known service but missing from the store become tasks again. */
   private adopt(): void {
+    // Nothing to adopt without a service or task to adopt into (and no engine to visit).
+    if (this.store.services.size === 0 && this.store.tasks.size === 0) return;
     for (const engine of this.cluster.validatedEngines()) {
       // Task containers carry the service label, which the engine indexes.
       for (const c of [...engine.containers.withLabel(SERVICE_ID_LABEL)]) {

@@ -37,6 +37,8 @@ export class ServiceStore {
   readonly nodes = new Map<string, NodeRecord>();
   /** Swarm's object versions: one counter for all objects, bumped on every change. */
   private version = 1;
+  /** Bumped whenever the node map may have changed (a put, a delete, a load): see NodeDirectory.sync. */
+  nodesRevision = 0;
   private readonly dirty = new Map<string, { kind: Kind; id: string }>();
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
@@ -69,6 +71,7 @@ export class ServiceStore {
     for (const s of snapshot.services) this.services.set(s.ID, s);
     for (const t of snapshot.tasks) this.tasks.set(t.ID, t);
     for (const n of snapshot.nodes) this.nodes.set(n.ID, n);
+    this.nodesRevision++;
     const versions = [...snapshot.services, ...snapshot.tasks, ...snapshot.nodes].map((o) => o.Version.Index);
     this.version = Math.max(this.version, ...versions) + 1;
     this.setLoaded();
@@ -134,11 +137,15 @@ export class ServiceStore {
 
   putNode(node: NodeRecord): void {
     this.nodes.set(node.ID, node);
+    this.nodesRevision++;
     this.markDirty('nodes', node.ID);
   }
 
   deleteNode(id: string): void {
-    if (this.nodes.delete(id)) this.markDirty('nodes', id);
+    if (this.nodes.delete(id)) {
+      this.nodesRevision++;
+      this.markDirty('nodes', id);
+    }
   }
 
   tasksOf(serviceId: string): Task[] {
