@@ -55,13 +55,17 @@ export function reschedulePolicy(labels: Record<string, string>): 'on-node-failu
   }
 }
 
+const NONE: readonly ContainerRecord[] = Object.freeze([]);
+
 /**
  * An engine's containers with the on-node-failure policy, found through the engine's label
  * index: a pass visits these, not every container (a pass per event over 30,000 containers
  * made the fill quadratic).
  */
-function* policyContainers(engine: Engine): IterableIterator<ContainerRecord> {
-  for (const c of [...engine.containers.withLabel(RESCHEDULE_LABEL)]) if (reschedulePolicy(c.labels) === 'on-node-failure') yield c;
+function policyContainers(engine: Engine): readonly ContainerRecord[] {
+  // Most engines have none: a pass visits every engine every 5 s (5,000 at scale).
+  if (engine.containers.countWithLabel(RESCHEDULE_LABEL) === 0) return NONE;
+  return [...engine.containers.withLabel(RESCHEDULE_LABEL)].filter((c) => reschedulePolicy(c.labels) === 'on-node-failure');
 }
 
 /** A container being rescheduled, as kept in the KV store. */

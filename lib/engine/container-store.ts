@@ -64,6 +64,13 @@ export class ContainerStore {
     return id === undefined ? undefined : this.records.get(id);
   }
 
+  /** How many containers carry label `key` (an indexed key, as for withLabel). */
+  countWithLabel(key: string): number {
+    const ids = this.idsByLabel.get(key);
+    if (!ids) throw new Error(`label ${key} is not indexed`);
+    return ids.size;
+  }
+
   /**
    * The containers carrying label `key`. Only for keys given to the constructor: asking for
    * another key is a programming error (it would silently answer "none").
