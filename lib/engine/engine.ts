@@ -3,12 +3,13 @@
  * containers, images, networks and volumes, kept current from its event stream plus a periodic
  * jittered refresh. Everything the manager answers from memory (ps, info, images) comes from here.
  */
+import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import split2 from 'split2';
 import type Dockerode from 'dockerode';
-import { EngineClient, describeEngineError, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
+import { EngineClient, describeEngineError, ensureOk, isConnectionError, type JsonResponse, type RequestOptions, type TlsFiles } from './client';
 import { ContainerStore } from './container-store';
 import { containerFromInspect, containerFromSummary, createdOrder, type ContainerRecord, type ContainerState, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
@@ -136,6 +137,13 @@ export class Engine extends EventEmitter {
   private readonly staleIds = new Set<string>();
   private staleTimer?: NodeJS.Timeout;
   private listTimer?: NodeJS.Timeout;
+  /**
+   * A digest of each list's last answer. An answer equal to the last one is not parsed, and the
+   * objects from the last one are kept: at 5,000 idle engines, lists replaced by equal copies
+   * were most of what each young-generation collection had to copy and promote (its pause grows
+   * with what survives), and then garbage for the next full collection.
+   */
+  private readonly listDigests = new Map<'images' | 'networks' | 'volumes', string>();
 
   constructor(readonly addr: string, private readonly options: EngineOptions) {
     super();
@@ -617,20 +625,23 @@ export class Engine extends EventEmitter {
   }
 
   async refreshList(kind: 'images' | 'networks' | 'volumes'): Promise<void> {
-    const docker = this.client.docker;
+    // All images, intermediate ones included: dockerd's image filters (dangling, ancestor)
+    // need the parent links; the list route hides what `docker images` without -a hides.
+    const path = kind === 'images' ? '/images/json?all=1' : kind === 'networks' ? '/networks' : '/volumes';
+    const response = await this.call(async () => ensureOk(await this.client.request('GET', path)));
+    const digest = createHash('sha1').update(response.body).digest('base64');
+    if (this.listDigests.get(kind) === digest) return;
+    const answer: unknown = JSON.parse(response.body.toString('utf8'));
     if (kind === 'images') {
-      // All images, intermediate ones included: dockerd's image filters (dangling, ancestor)
-      // need the parent links; the list route hides what `docker images` without -a hides.
-      const images = (await this.call(() => docker.listImages({ all: true }))) as unknown as ImageRecord[];
+      const images = (answer ?? []) as ImageRecord[];
       await this.addImageCreationTimes(images);
       this.images = images;
     } else if (kind === 'networks') {
-      const networks = (await this.call(() => docker.listNetworks())) as unknown as NetworkRecord[];
-      this.networks = new Map(networks.map((n) => [n.Id, n]));
+      this.networks = new Map(((answer ?? []) as NetworkRecord[]).map((n) => [n.Id, n]));
     } else {
-      const result = (await this.call(() => docker.listVolumes())) as unknown as { Volumes: VolumeRecord[] | null };
-      this.volumes = new Map((result.Volumes ?? []).map((v) => [v.Name, v]));
+      this.volumes = new Map((((answer ?? {}) as { Volumes?: VolumeRecord[] | null }).Volumes ?? []).map((v) => [v.Name, v]));
     }
+    this.listDigests.set(kind, digest);
     this.touch();
   }
 

@@ -85,4 +85,15 @@ describe('engine refresh', function () {
     }
     await waitFor(() => engine.volumes.has('unannounced'), 6 * PERIOD_MS + 1000, 'the unannounced volume, from a periodic list', 10);
   });
+
+  it('keeps the objects of a list whose answer did not change, and replaces them when it does', async () => {
+    await engine.refreshList('volumes');
+    const before = engine.volumes;
+    await engine.refreshList('volumes');
+    assert.equal(engine.volumes, before, 'an equal answer: the same map, nothing parsed again');
+    sim.createVolume({ Name: 'another' });
+    await engine.refreshList('volumes');
+    assert.notEqual(engine.volumes, before);
+    assert.ok(engine.volumes.has('another'));
+  });
 });
