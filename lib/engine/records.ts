@@ -101,7 +101,7 @@ export interface VolumeRecord {
 /**
  * Compact records. JSON.parse gives every record its own copy of each string and object, and at
  * 150,000 containers most of them repeat: the image, its ID, the command, the zero time, the
- * network's ID, the same label set on every task of a service, and empty lists. Each record
+ * network's ID and gateway, label values (a service's, a compose project's), empty lists. Each record
  * here shares one copy of those instead, so the heap that every full collection marks holds
  * what differs between containers, not 150,000 copies of what does not.
  */
@@ -142,7 +142,7 @@ class ShareTable<T> {
 const sharedStrings = new ShareTable<string>(50_000);
 
 /** One copy of a string that many records hold (image, command, an ID they share...). */
-export function sharedString(value: string): string {
+function sharedString(value: string): string {
   return value.length > 200 ? value : sharedStrings.get(value, () => value);
 }
 
@@ -159,13 +159,15 @@ function compactLabels(labels: Readonly<Record<string, string>> | null | undefin
   return copy;
 }
 
-/** NetworkSettings.Networks with the values endpoints share (network ID, gateway...) kept once. */
+const SHARED_ENDPOINT_FIELDS = ['NetworkID', 'Gateway', 'IPv6Gateway'] as const;
+
+/** NetworkSettings.Networks with the values endpoints share (network ID, gateway) kept once; addresses are each endpoint's own. */
 function compactNetworks(networks: Record<string, unknown> | null | undefined): Readonly<Record<string, unknown>> {
   const map = compactMap(networks);
   for (const endpoint of Object.values(map)) {
     if (!endpoint || typeof endpoint !== 'object') continue;
     const fields = endpoint as Record<string, unknown>;
-    for (const key of ['NetworkID', 'Gateway', 'IPv6Gateway', 'GlobalIPv6Address', 'MacAddress']) {
+    for (const key of SHARED_ENDPOINT_FIELDS) {
       if (typeof fields[key] === 'string') fields[key] = sharedString(fields[key] as string);
     }
   }
