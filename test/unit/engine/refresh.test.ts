@@ -57,7 +57,8 @@ describe('engine refresh', function () {
     assert.ok(refreshes >= 12, `${refreshes} refreshes (${containerLists} lists, ${pings} pings) in 20 periods`);
     assert.ok(containerLists <= Math.ceil(refreshes / 4) + 1, `${containerLists} container lists for ${refreshes} refreshes`);
     assert.ok(containerLists >= 2, `${containerLists} container lists in 20 periods: the safety net must still run`);
-    assert.equal(volumeLists, containerLists, 'volumes are listed with containers');
+    // Volumes are listed right after containers in the same refresh (the window may cut one in two).
+    assert.ok(Math.abs(volumeLists - containerLists) <= 1, `${volumeLists} volume lists, ${containerLists} container lists`);
     assert.ok(engine.updatedAt.getTime() > updatedBefore, 'a ping is a refresh: UpdatedAt moves on');
   });
 
