@@ -18,3 +18,26 @@ export class Gate {
     }
   }
 }
+
+/**
+ * At most `perSecond` grants a second on average, with up to a second's worth saved for a burst
+ * (a token bucket). For background work whose total must not grow with the number of engines.
+ */
+export class RateBudget {
+  private tokens: number;
+  private filledAt: number;
+  constructor(private readonly perSecond: number, private readonly now: () => number = Date.now) {
+    this.tokens = perSecond;
+    this.filledAt = now();
+  }
+
+  /** True (and one grant used) if the budget allows one more now. */
+  take(): boolean {
+    const now = this.now();
+    this.tokens = Math.min(this.perSecond, this.tokens + ((now - this.filledAt) / 1000) * this.perSecond);
+    this.filledAt = now;
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+}
