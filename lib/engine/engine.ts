@@ -688,8 +688,7 @@ export class Engine extends EventEmitter {
         if (this.status !== 'healthy') await this.updateSpecs();
         // Events have kept the lists current if the stream has stayed open since they were last listed.
         const streamSteady = this.eventStream !== undefined && this.eventStreamSince < this.listsRefreshedAt;
-        const safetyNetDue = ++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && safetyNetBudget.take();
-        if (!streamSteady || safetyNetDue) await this.refreshAll(false);
+        if (!streamSteady || (++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && safetyNetBudget.take())) await this.refreshAll(false);
         else {
           await this.ping();
           // Refreshed (`docker info`'s UpdatedAt), but nothing placement reads changed: no 'change'.
