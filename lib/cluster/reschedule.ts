@@ -58,6 +58,20 @@ export function reschedulePolicy(labels: Record<string, string>): 'on-node-failu
 const NONE: readonly ContainerRecord[] = Object.freeze([]);
 
 /**
+ * The engines a pass has anything to do with: those holding a container with a reschedule label
+ * or a disowned copy. One tight loop over the engines' label counts; the pass then walks only
+ * these. Walking every engine in each of the pass's steps (async functions, an iterator per
+ * engine) held the event loop ~30 ms every 5 s at 5,000 engines with no policy container at all.
+ */
+function enginesWithPolicy(engines: Iterable<Engine>): Engine[] {
+  const found: Engine[] = [];
+  for (const engine of engines) {
+    if (engine.containers.countWithLabel(RESCHEDULE_LABEL) > 0 || engine.disowned.size > 0) found.push(engine);
+  }
+  return found;
+}
+
+/**
  * An engine's containers with the on-node-failure policy, found through the engine's label
  * index: a pass visits these, not every container (a pass per event over 30,000 containers
  * made the fill quadratic).
@@ -178,15 +192,17 @@ export class Rescheduler {
   /** One comparison of what runs with what should (see the file comment). */
   private async pass(): Promise<void> {
     for (const engine of this.cluster.engines.values()) this.seen.add(engine);
-    await this.learnConfigs();
+    const withPolicy = enginesWithPolicy(this.seen);
+    await this.learnConfigs(withPolicy);
     if (!this.role.isPrimary()) return;
     await this.loadJobs();
-    for (const engine of [...this.seen]) {
-      const gone = this.cluster.engines.get(engine.addr) !== engine;
-      if (!gone && engine.status !== 'unhealthy') continue;
-      for (const c of policyContainers(engine)) await this.open(engine, c);
-      if (gone) this.seen.delete(engine); // what it held is in the jobs now
+    for (const engine of withPolicy) {
+      if (this.cluster.engines.get(engine.addr) !== engine || engine.status === 'unhealthy') {
+        for (const c of policyContainers(engine)) await this.open(engine, c);
+      }
     }
+    // What a gone engine held is in the jobs now.
+    for (const engine of this.seen) if (this.cluster.engines.get(engine.addr) !== engine) this.seen.delete(engine);
     // Jobs that depend on no other container at once: each create and start waits on an engine,
     // and one after the other they added seconds per container to a node failure. Those that
     // do (links, volumes-from, another container's network/pid/ipc) after them, in order, so
@@ -205,9 +221,10 @@ export class Rescheduler {
   }
 
   /** Every manager reads (once) the config of each policy container on a healthy engine. */
-  private async learnConfigs(): Promise<void> {
+  private async learnConfigs(withPolicy: readonly Engine[]): Promise<void> {
     const live = new Set<string>();
-    for (const engine of this.cluster.healthyEngines()) {
+    for (const engine of withPolicy) {
+      if (engine.status !== 'healthy') continue;
       for (const c of policyContainers(engine)) {
         live.add(c.id);
         if (this.configs.has(c.id)) continue;
@@ -220,7 +237,7 @@ export class Rescheduler {
       }
     }
     // Both maps hold policy containers only: one that is no longer on any engine seen is gone.
-    for (const engine of this.seen) for (const c of policyContainers(engine)) live.add(c.id);
+    for (const engine of withPolicy) for (const c of policyContainers(engine)) live.add(c.id);
     for (const id of [...this.configs.keys()]) if (!live.has(id)) this.configs.delete(id);
     for (const id of [...this.cluster.createBodies.keys()]) if (!live.has(id)) this.cluster.createBodies.delete(id);
   }
@@ -319,7 +336,9 @@ export class Rescheduler {
    */
   private async removeStaleCopies(): Promise<void> {
     const bySwarmId = new Map<string, Array<{ engine: Engine; container: ContainerRecord }>>();
-    for (const engine of this.cluster.healthyEngines()) {
+    // Scanned again: this pass may have created copies on engines that held none before.
+    for (const engine of enginesWithPolicy(this.cluster.engines.values())) {
+      if (engine.status !== 'healthy') continue;
       for (const id of [...engine.disowned]) await this.removeStale(engine, id, '');
       for (const container of policyContainers(engine)) {
         const swarmId = container.labels[SWARM_ID_LABEL];
