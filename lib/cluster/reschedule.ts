@@ -237,7 +237,8 @@ export class Rescheduler {
       }
     }
     // Both maps hold policy containers only: one that is no longer on any engine seen is gone.
-    for (const engine of withPolicy) for (const c of policyContainers(engine)) live.add(c.id);
+    // Scanned again: a policy container created during the inspects above is not gone.
+    for (const engine of enginesWithPolicy(this.seen)) for (const c of policyContainers(engine)) live.add(c.id);
     for (const id of [...this.configs.keys()]) if (!live.has(id)) this.configs.delete(id);
     for (const id of [...this.cluster.createBodies.keys()]) if (!live.has(id)) this.cluster.createBodies.delete(id);
   }
