@@ -63,7 +63,7 @@ const LISTS_EVERY_REFRESHES = 4;
  * next refresh. Lists after a broken event stream are not counted here: they always run.
  */
 const SAFETY_NET_LISTS_PER_SECOND = 10;
-const safetyNetBudget = new RateBudget(SAFETY_NET_LISTS_PER_SECOND);
+const sharedSafetyNetBudget = new RateBudget(SAFETY_NET_LISTS_PER_SECOND);
 
 export type EngineStatus = 'pending' | 'healthy' | 'unhealthy' | 'disconnected';
 
@@ -73,6 +73,8 @@ export interface EngineOptions {
   /** Consecutive connection failures before the engine is flagged unhealthy. */
   failureRetry: number;
   tls?: TlsFiles;
+  /** The safety-net lists' budget (see SAFETY_NET_LISTS_PER_SECOND); one for all engines unless given. */
+  safetyNetBudget?: RateBudget;
 }
 
 /** A Docker event as engines emit it (API >= 1.22 shape). */
@@ -688,7 +690,7 @@ export class Engine extends EventEmitter {
         if (this.status !== 'healthy') await this.updateSpecs();
         // Events have kept the lists current if the stream has stayed open since they were last listed.
         const streamSteady = this.eventStream !== undefined && this.eventStreamSince < this.listsRefreshedAt;
-        if (!streamSteady || (++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && safetyNetBudget.take())) await this.refreshAll(false);
+        if (!streamSteady || (++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && (this.options.safetyNetBudget ?? sharedSafetyNetBudget).take())) await this.refreshAll(false);
         else {
           await this.ping();
           // Refreshed (`docker info`'s UpdatedAt), but nothing placement reads changed: no 'change'.

@@ -7,43 +7,57 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Engine } from '../../../lib/engine/engine';
+import { Engine, type EngineOptions } from '../../../lib/engine/engine';
+import { RateBudget } from '../../../lib/gate';
 import { SimEngine } from '../../../bench/sim/engine';
 import { createSimRequestHandler, tuneServer } from '../../../bench/sim/server';
 import { sleep, waitFor } from '../../../testbed/wait';
 
 const PERIOD_MS = 100;
 
+/** A simulated engine on a local port, counting the requests it answered by method and path without the query. */
+async function startSim(name: string): Promise<{ sim: SimEngine; server: http.Server; count: (route: string) => number }> {
+  const sim = new SimEngine({ name, images: ['busybox:latest'] });
+  const calls = new Map<string, number>();
+  const count = (route: string): number => calls.get(route) ?? 0;
+  const handle = createSimRequestHandler(() => sim);
+  const server = http.createServer((req, res) => {
+    const route = `${req.method} ${(req.url ?? '').split('?')[0].replace(/^\/v[\d.]+/, '')}`;
+    calls.set(route, count(route) + 1);
+    handle(req, res);
+  });
+  tuneServer(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { sim, server, count };
+}
+
+async function startEngine(server: http.Server, sim: SimEngine, options: Partial<EngineOptions> = {}): Promise<Engine> {
+  const engine = new Engine(`127.0.0.1:${(server.address() as AddressInfo).port}`, { refreshMinMs: PERIOD_MS, refreshMaxMs: PERIOD_MS, failureRetry: 3, ...options });
+  await engine.validate();
+  await engine.start();
+  await waitFor(() => sim.events.listenerCount === 1, 5000, 'the event stream open');
+  return engine;
+}
+
+async function stop(engine: Engine, server: http.Server): Promise<void> {
+  engine.stop();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+}
+
 describe('engine refresh', function () {
   this.timeout(20_000);
   let sim: SimEngine;
   let server: http.Server;
   let engine: Engine;
-  /** Requests the simulated engine answered, by method and path without the query. */
-  const calls = new Map<string, number>();
-  const count = (route: string): number => calls.get(route) ?? 0;
+  let count: (route: string) => number;
 
   before(async () => {
-    sim = new SimEngine({ name: 'refresh-sim', images: ['busybox:latest'] });
-    const handle = createSimRequestHandler(() => sim);
-    server = http.createServer((req, res) => {
-      const route = `${req.method} ${(req.url ?? '').split('?')[0].replace(/^\/v[\d.]+/, '')}`;
-      calls.set(route, count(route) + 1);
-      handle(req, res);
-    });
-    tuneServer(server);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    engine = new Engine(`127.0.0.1:${(server.address() as AddressInfo).port}`, { refreshMinMs: PERIOD_MS, refreshMaxMs: PERIOD_MS, failureRetry: 3 });
-    await engine.validate();
-    await engine.start();
-    await waitFor(() => sim.events.listenerCount === 1, 5000, 'the event stream open');
+    ({ sim, server, count } = await startSim('refresh-sim'));
+    engine = await startEngine(server, sim);
   });
 
-  after(async () => {
-    engine.stop();
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  after(() => stop(engine, server));
 
   it('lists containers and volumes about every 4th refresh while events flow, and pings in between', async () => {
     await sleep(3 * PERIOD_MS); // past the first refresh after the stream opened, which lists all
@@ -96,5 +110,30 @@ describe('engine refresh', function () {
     await engine.refreshList('volumes');
     assert.notEqual(engine.volumes, before);
     assert.ok(engine.volumes.has('another'));
+  });
+});
+
+describe('engine refresh with the safety-net budget spent', function () {
+  this.timeout(20_000);
+
+  it('pings instead of listing while the budget refuses, and lists again once it grants', async () => {
+    const { sim, server, count } = await startSim('refused-sim');
+    let granting = false;
+    const budget = new RateBudget(1000);
+    const take = budget.take.bind(budget);
+    budget.take = () => granting && take();
+    const engine = await startEngine(server, sim, { safetyNetBudget: budget });
+    try {
+      await sleep(3 * PERIOD_MS); // past the first refresh after the stream opened, which lists whatever the budget says
+      const lists = count('GET /containers/json');
+      const pings = count('GET /_ping');
+      await sleep(12 * PERIOD_MS);
+      assert.equal(count('GET /containers/json'), lists, 'no safety-net list while the budget refuses');
+      assert.ok(count('GET /_ping') - pings >= 8, `${count('GET /_ping') - pings} pings in 12 periods: every refresh still pings`);
+      granting = true;
+      await waitFor(() => count('GET /containers/json') > lists, 3 * PERIOD_MS + 1000, 'a list at the first refresh the budget grants', 10);
+    } finally {
+      await stop(engine, server);
+    }
   });
 });
