@@ -14,6 +14,7 @@ import { ContainerStore } from './container-store';
 import { containerFromInspect, containerFromSummary, createdOrder, type ContainerRecord, type ContainerState, type ImageRecord, type NetworkRecord, type VolumeRecord } from './records';
 import { RESCHEDULE_LABEL, SERVICE_ID_LABEL } from '../swarm-labels';
 import { Gate, RateBudget } from '../gate';
+import { RefreshClock, refreshClockFor } from './refresh-clock';
 import { log } from '../log';
 import { metrics } from '../metrics/registry';
 
@@ -121,7 +122,9 @@ export class Engine extends EventEmitter {
    */
   readonly disowned = new Set<string>();
 
-  private refreshTimer?: NodeJS.Timeout;
+  /** The shared timer of the periodic refresh, and this engine's task on it (made once: see RefreshClock). */
+  private readonly refreshClock: RefreshClock;
+  private readonly refreshTask = (): void => void this.refresh();
   private probeTimer?: NodeJS.Timeout;
   private eventStream?: Readable;
   /** When the current event stream opened (see LISTS_EVERY_REFRESHES). */
@@ -161,6 +164,7 @@ export class Engine extends EventEmitter {
     super();
     this.client = new EngineClient(addr, options.tls);
     this.ip = this.client.endpoint.host ?? '127.0.0.1';
+    this.refreshClock = refreshClockFor(options.refreshMinMs);
   }
 
   get docker(): Dockerode {
@@ -251,7 +255,7 @@ export class Engine extends EventEmitter {
   stop(): void {
     this.stopped = true;
     this.status = 'disconnected';
-    clearTimeout(this.refreshTimer);
+    this.refreshClock.cancel(this.refreshTask);
     clearTimeout(this.probeTimer);
     clearTimeout(this.listTimer);
     clearTimeout(this.staleTimer);
@@ -680,29 +684,32 @@ export class Engine extends EventEmitter {
   }
 
   private scheduleRefresh(): void {
-    clearTimeout(this.refreshTimer);
+    this.refreshClock.cancel(this.refreshTask);
     if (this.stopped) return;
     const { refreshMinMs, refreshMaxMs, failureRetry } = this.options;
     const backoff = Math.min(Math.max(this.failureCount - failureRetry, 0), 1000);
     const wait = refreshMinMs * (1 + backoff) + Math.random() * Math.max(refreshMaxMs - refreshMinMs, 0);
-    this.refreshTimer = setTimeout(async () => {
-      try {
-        if (this.status !== 'healthy') await this.updateSpecs();
-        // Events have kept the lists current if the stream has stayed open since they were last listed.
-        const streamSteady = this.eventStream !== undefined && this.eventStreamSince < this.listsRefreshedAt;
-        if (!streamSteady || (++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && (this.options.safetyNetBudget ?? sharedSafetyNetBudget).take())) await this.refreshAll(false);
-        else {
-          await this.ping();
-          // Refreshed (`docker info`'s UpdatedAt), but nothing placement reads changed: no 'change'.
-          this.updatedAt = new Date();
-        }
-        this.startEventMonitor();
-      } catch (err) {
-        metrics.refreshFailures.inc({ engine: this.name });
-        log.debug('Engine refresh failed', { name: this.name, addr: this.addr, error: (err as Error).message });
+    this.refreshClock.schedule(this.refreshTask, wait);
+  }
+
+  /** The periodic refresh (see scheduleRefresh): a ping, or lists when events may have missed something. */
+  private async refresh(): Promise<void> {
+    try {
+      if (this.status !== 'healthy') await this.updateSpecs();
+      // Events have kept the lists current if the stream has stayed open since they were last listed.
+      const streamSteady = this.eventStream !== undefined && this.eventStreamSince < this.listsRefreshedAt;
+      if (!streamSteady || (++this.refreshesWithoutLists >= LISTS_EVERY_REFRESHES && (this.options.safetyNetBudget ?? sharedSafetyNetBudget).take())) await this.refreshAll(false);
+      else {
+        await this.ping();
+        // Refreshed (`docker info`'s UpdatedAt), but nothing placement reads changed: no 'change'.
+        this.updatedAt = new Date();
       }
-      this.scheduleRefresh();
-    }, wait);
+      this.startEventMonitor();
+    } catch (err) {
+      metrics.refreshFailures.inc({ engine: this.name });
+      log.debug('Engine refresh failed', { name: this.name, addr: this.addr, error: (err as Error).message });
+    }
+    this.scheduleRefresh();
   }
 }
 

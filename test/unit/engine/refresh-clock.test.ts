@@ -1,0 +1,67 @@
+/**
+ * The shared timer of the engines' periodic refresh (lib/engine/refresh-clock.ts): each task
+ * runs once, not before its delay and at most about a tick after it; a new schedule replaces the
+ * old one; a cancelled task never runs; and the clock holds no timer once nothing is scheduled.
+ */
+import assert from 'node:assert/strict';
+import { RefreshClock, refreshClockFor } from '../../../lib/engine/refresh-clock';
+import { sleep, waitFor } from '../../../testbed/wait';
+
+const activeTimeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+describe('RefreshClock', () => {
+  it('runs each task once, no sooner than its delay and within a few ticks of it', async () => {
+    const clock = new RefreshClock(10);
+    const start = performance.now();
+    const ranAt: Record<string, number[]> = { a: [], b: [] };
+    clock.schedule(() => ranAt.a.push(performance.now() - start), 40);
+    clock.schedule(() => ranAt.b.push(performance.now() - start), 120);
+    await waitFor(() => ranAt.b.length > 0, 2000, 'the later task');
+    await sleep(50);
+    assert.equal(ranAt.a.length, 1);
+    assert.equal(ranAt.b.length, 1);
+    assert.ok(ranAt.a[0] >= 40 && ranAt.b[0] >= 120, `ran at ${ranAt.a[0].toFixed(0)} and ${ranAt.b[0].toFixed(0)} ms`);
+    assert.ok(ranAt.a[0] < ranAt.b[0], 'in the order they were due');
+  });
+
+  it('replaces a task schedule when it is scheduled again, and never runs a cancelled one', async () => {
+    const clock = new RefreshClock(10);
+    let moved = 0;
+    let cancelled = 0;
+    const movedTask = (): void => void moved++;
+    const cancelledTask = (): void => void cancelled++;
+    clock.schedule(movedTask, 20);
+    clock.schedule(movedTask, 150);
+    clock.schedule(cancelledTask, 20);
+    clock.cancel(cancelledTask);
+    await sleep(90);
+    assert.equal(moved, 0, 'the first schedule was replaced by the later one');
+    await waitFor(() => moved === 1, 2000, 'the task at its new time');
+    await sleep(40);
+    assert.equal(moved, 1);
+    assert.equal(cancelled, 0);
+  });
+
+  it('holds a timer only while something is scheduled', async () => {
+    await new Promise((resolve) => setImmediate(resolve)); // after mocha has armed this test's timeout
+    const before = activeTimeouts();
+    const clock = new RefreshClock(10);
+    let ran = false;
+    clock.schedule(() => (ran = true), 20);
+    assert.equal(activeTimeouts(), before + 1, 'one timer for the clock');
+    clock.schedule(() => undefined, 30);
+    assert.equal(activeTimeouts(), before + 1, 'still one timer for two tasks');
+    await sleep(150);
+    await new Promise((resolve) => setImmediate(resolve)); // out of the sleep's own timer callback, which still counts as active
+    assert.ok(ran, 'the first task ran');
+    assert.equal(activeTimeouts(), before, 'no timer left once every task ran');
+  });
+
+  it('shares one clock per tick length: a tenth of the shortest period, 10 ms to 1 s', () => {
+    assert.equal(refreshClockFor(30_000), refreshClockFor(60_000), '30 s and 60 s periods both tick every second');
+    assert.equal(refreshClockFor(30_000).tickMs, 1000);
+    assert.equal(refreshClockFor(100).tickMs, 10);
+    assert.equal(refreshClockFor(1).tickMs, 10);
+    assert.equal(refreshClockFor(2000).tickMs, 200);
+  });
+});
