@@ -50,7 +50,19 @@ const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const SWARM_BIN = path.join(REPO_ROOT, 'bin', 'swarm');
 
 export async function startManager(args: string[], options: StartManagerOptions = {}): Promise<ManagerHandle> {
-  const port = options.port ?? (await freePort());
+  if (options.port !== undefined) return startManagerOn(options.port, args, options);
+  // The free port can be taken before the manager binds it (see freePort): it then exits
+  // saying "address already in use", and starts again on another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startManagerOn(await freePort(), args, options);
+    } catch (err) {
+      if (attempt >= 3 || !/tcp:\/\/127\.0\.0\.1:\d+: address already in use/.test((err as Error).message)) throw err;
+    }
+  }
+}
+
+async function startManagerOn(port: number, args: string[], options: StartManagerOptions): Promise<ManagerHandle> {
   const proc = spawnTracked({
     name: `swarm-manage-${port}`,
     command: process.execPath,

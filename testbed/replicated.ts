@@ -46,7 +46,20 @@ export async function startReplicatedManagers(options: ReplicatedOptions): Promi
   const metricsAddrs = options.metrics ? await Promise.all(ports.map(async () => `127.0.0.1:${await freePort()}`)) : [];
   const start = (port: number, i: number): Promise<ManagerHandle> =>
     startManager(['--replication', '--replication-ttl', options.ttl, '--advertise', `127.0.0.1:${port}`, ...(options.metrics ? ['--metrics-addr', metricsAddrs[i]] : []), ...(options.args ?? []), options.discovery], { port });
-  const managers = await Promise.all(ports.map(start));
+  // A port free a moment ago can be taken before the manager binds it (freePort says so): the
+  // manager then exits saying "address already in use", and that manager starts on new ports.
+  const firstStart = async (i: number): Promise<ManagerHandle> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await start(ports[i], i);
+      } catch (err) {
+        if (attempt >= 3 || !/address already in use/.test((err as Error).message)) throw err;
+        ports[i] = await freePort();
+        if (options.metrics) metricsAddrs[i] = `127.0.0.1:${await freePort()}`;
+      }
+    }
+  };
+  const managers = await Promise.all(ports.map((_, i) => firstStart(i)));
   const self: ReplicatedManagers = {
     managers,
     metricsAddrs,

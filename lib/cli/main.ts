@@ -91,8 +91,12 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await command.run(rest);
   } catch (err) {
-    if (err instanceof UsageError) return fail(err.message);
-    return fail((err as Error).message ?? String(err));
+    fail(err instanceof UsageError ? err.message : ((err as Error).message ?? String(err)));
+    // A command that failed part-way may have left handles open: `manage` whose address is
+    // taken has already opened its store and timers. It must end, not linger serving nothing
+    // (a container that looks up while its API is gone, which no restart policy restarts).
+    // stderr to a file or pipe is written synchronously, so the line is out before the exit.
+    process.exit(1);
   }
 }
 

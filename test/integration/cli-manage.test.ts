@@ -10,10 +10,12 @@ import { getEngines } from './cluster-fixture';
 
 const SWARM = path.resolve(__dirname, '..', '..', '..', 'bin', 'swarm');
 
-function swarm(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+/** Runs `swarm ARGS`; one still running after 10 s is killed (`killed`, and code 1). */
+function swarm(args: string[], env: Record<string, string> = {}): Promise<{ code: number; killed: boolean; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(process.execPath, [SWARM, ...args], { env: { ...process.env, ...env }, timeout: 10_000 }, (err, stdout, stderr) => {
-      resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stdout, stderr });
+      const failure = err as { code?: number | null; killed?: boolean } | null;
+      resolve({ code: failure ? (failure.code ?? 1) : 0, killed: Boolean(failure?.killed), stdout, stderr });
     });
   });
 }
@@ -73,12 +75,37 @@ describe('swarm CLI', function () {
     ];
     for (const [flags, message] of cases) {
       const r = await swarm(['manage', ...flags, 'nodes://127.0.0.1:1']);
+      assert.equal(r.killed, false, `${flags.join(' ')}: still running after 10 s`);
       assert.equal(r.code, 1, `${flags.join(' ')} should fail`);
       assert.match(r.stderr, message, flags.join(' '));
       assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
     }
     const badDiscovery = await swarm(['manage', 'bogus://x']);
     assert.match(badDiscovery.stderr, /discovery service not supported/);
+  });
+
+  it('exits 1 at once, with one line, when its API or metrics address is taken (it used to stay up serving nothing)', async function () {
+    this.timeout(60_000);
+    const net = await import('node:net');
+    const { freePort } = await import('../../testbed/ports');
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const takenAddr = `127.0.0.1:${(taken.address() as import('node:net').AddressInfo).port}`;
+    try {
+      const cases: Array<[string[], RegExp]> = [
+        [['-H', `tcp://${takenAddr}`], new RegExp(`tcp://${takenAddr}: address already in use`)],
+        [['-H', `tcp://127.0.0.1:${await freePort()}`, '--metrics-addr', takenAddr], new RegExp(`--metrics-addr ${takenAddr}: address already in use`)],
+      ];
+      for (const [flags, message] of cases) {
+        const r = await swarm(['manage', ...flags, 'nodes://127.0.0.1:1']);
+        assert.equal(r.killed, false, `${flags.join(' ')}: still running after 10 s, killed`);
+        assert.equal(r.code, 1, `${flags.join(' ')}: exit status`);
+        assert.match(r.stderr, message);
+        assert.equal(r.stderr.split('\n').filter((line) => line.startsWith('swarm: ')).length, 1, r.stderr);
+      }
+    } finally {
+      taken.close();
+    }
   });
 
   it('stops cleanly on a SIGTERM that arrives while it is still loading its modules (exit 0, not killed)', async function () {
