@@ -1,7 +1,8 @@
 /**
  * The shared timer of the engines' periodic refresh (lib/engine/refresh-clock.ts): each task
  * runs once, not before its delay and at most about a tick after it; a new schedule replaces the
- * old one; a cancelled task never runs; and the clock holds no timer once nothing is scheduled.
+ * old one; a cancelled task never runs; tasks due at different times start in different ticks
+ * (not as one burst); and the clock holds no timer once nothing is scheduled.
  */
 import assert from 'node:assert/strict';
 import { RefreshClock, refreshClockFor } from '../../../lib/engine/refresh-clock';
@@ -55,13 +56,42 @@ describe('RefreshClock', () => {
     await new Promise((resolve) => setImmediate(resolve)); // out of the sleep's own timer callback, which still counts as active
     assert.ok(ran, 'the first task ran');
     assert.equal(activeTimeouts(), before, 'no timer left once every task ran');
+
+    // Idle for a while, then used again: the next task is neither early nor lost.
+    await sleep(100);
+    const again = performance.now();
+    let ranAgainAfter = -1;
+    clock.schedule(() => (ranAgainAfter = performance.now() - again), 30);
+    await waitFor(() => ranAgainAfter >= 0, 2000, 'the task scheduled after idling');
+    assert.ok(ranAgainAfter >= 30, `ran ${ranAgainAfter.toFixed(0)} ms after scheduling, its delay is 30 ms`);
   });
 
-  it('shares one clock per tick length: a tenth of the shortest period, 10 ms to 1 s', () => {
-    assert.equal(refreshClockFor(30_000), refreshClockFor(60_000), '30 s and 60 s periods both tick every second');
-    assert.equal(refreshClockFor(30_000).tickMs, 1000);
+  it('starts tasks due 25 ms apart in separate ticks at a 30 s refresh period, not as one burst', async () => {
+    // At 5,000 engines ~110 refreshes fall due each second; with one tick a second they all
+    // pinged (and were answered) at once, and a request arriving then waited behind them.
+    const clock = refreshClockFor(30_000);
+    let batches = 0;
+    let inBatch = false;
+    let ran = 0;
+    const task = (): void => {
+      ran++;
+      if (inBatch) return;
+      batches++; // the first task of a synchronous run of tasks: one tick's slot
+      inBatch = true;
+      queueMicrotask(() => (inBatch = false));
+    };
+    const tasks = Array.from({ length: 10 }, () => () => task());
+    tasks.forEach((t, i) => clock.schedule(t, 25 * i));
+    await waitFor(() => ran === 10, 3000, 'all ten tasks');
+    // 10 when every tick is on time; a tick delayed by a busy machine may run two slots at once.
+    assert.ok(batches >= 5, `the ten tasks ran in ${batches} tick(s)`);
+  });
+
+  it('shares one clock per tick length: a tenth of the shortest period, 10 ms to 20 ms', () => {
+    assert.equal(refreshClockFor(30_000), refreshClockFor(60_000), '30 s and 60 s periods share the 20 ms clock');
+    assert.equal(refreshClockFor(30_000).tickMs, 20);
+    assert.equal(refreshClockFor(150).tickMs, 15);
     assert.equal(refreshClockFor(100).tickMs, 10);
     assert.equal(refreshClockFor(1).tickMs, 10);
-    assert.equal(refreshClockFor(2000).tickMs, 200);
   });
 });
