@@ -29,18 +29,26 @@ describe('RefreshClock', () => {
     const clock = new RefreshClock(10);
     let moved = 0;
     let cancelled = 0;
+    let rescheduled = 0;
     const movedTask = (): void => void moved++;
     const cancelledTask = (): void => void cancelled++;
+    const rescheduledTask = (): void => void rescheduled++;
     clock.schedule(movedTask, 20);
     clock.schedule(movedTask, 150);
     clock.schedule(cancelledTask, 20);
     clock.cancel(cancelledTask);
+    // Cancelled and scheduled again into the same tick (what an engine's refresh does): listed
+    // twice in that tick's slot, it must still run once.
+    clock.schedule(rescheduledTask, 20);
+    clock.cancel(rescheduledTask);
+    clock.schedule(rescheduledTask, 20);
     await sleep(90);
     assert.equal(moved, 0, 'the first schedule was replaced by the later one');
     await waitFor(() => moved === 1, 2000, 'the task at its new time');
     await sleep(40);
     assert.equal(moved, 1);
     assert.equal(cancelled, 0);
+    assert.equal(rescheduled, 1, 'a task twice in one slot runs once');
   });
 
   it('holds a timer only while something is scheduled', async () => {
