@@ -33,6 +33,11 @@ export interface OrderEntry {
 export interface OrderSnapshot {
   entries: readonly OrderEntry[];
   length: number;
+  /**
+   * Which array `entries` is: it grows by appends, and each sort or compaction makes a new one
+   * with a higher layout. A cache of positions in it (api/ps-rows.ts) keeps to the newest.
+   */
+  layout: number;
 }
 
 export class ContainerIndex {
@@ -41,6 +46,7 @@ export class ContainerIndex {
   private readonly owners = new Map<string, Engine>();
   private sorted = true;
   private dead = 0;
+  private layout = 0;
 
   get size(): number {
     return this.entries.length - this.dead;
@@ -102,19 +108,22 @@ export class ContainerIndex {
       }
     }
     const entries = [...found].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
-    return { entries, length: entries.length };
+    // A new array every time: a layout no cache will keep (see OrderSnapshot.layout).
+    return { entries, length: entries.length, layout: -1 };
   }
 
   snapshot(): OrderSnapshot {
     if (this.dead > 0 && this.dead * 4 >= this.entries.length) {
       this.entries = this.entries.filter((e) => e.live);
       this.dead = 0;
+      this.layout++;
     }
     if (!this.sorted) {
       // Nearly sorted (a few late arrivals): TimSort makes this close to one pass.
       this.entries = [...this.entries].sort((a, b) => (a.order < b.order ? -1 : a.order > b.order ? 1 : 0));
       this.sorted = true;
+      this.layout++;
     }
-    return { entries: this.entries, length: this.entries.length };
+    return { entries: this.entries, length: this.entries.length, layout: this.layout };
   }
 }

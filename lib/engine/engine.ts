@@ -99,7 +99,8 @@ export class Engine extends EventEmitter {
   /** `<docker ID>|<addr>`, known after validation. */
   id = '';
   name = '';
-  ip = '';
+  /** The address's host: fixed for the engine's life (ps rows cached per engine rely on it). */
+  readonly ip: string;
   cpus = 0;
   memory = 0;
   labels: Record<string, string> = {};

@@ -1,17 +1,17 @@
 /** /containers/*: list from memory, create through the scheduler, everything else to the owner engine. */
 import { BodyWriter } from '../body-writer';
 import type { Cluster, ContainerRef } from '../../cluster/cluster';
-import type { OrderEntry } from '../../cluster/container-index';
+import type { OrderSnapshot } from '../../cluster/container-index';
 import { createContainer } from '../../cluster/create';
 import { ensureOk } from '../../engine/client';
 import type { ContainerRecord } from '../../engine/records';
 import type { Engine } from '../../engine/engine';
 import { parseJsonBody, readBody, readJson } from '../body';
 import { FilterArgs } from '../../docker/filter-args';
-import { compileContainerFilter, type ReferenceContainer } from '../filters/containers';
+import { compileContainerFilter, type ContainerFilter, type ReferenceContainer } from '../filters/containers';
 import { ApiError, badRequest, notFound, sendJson } from '../errors';
 import { forward, hijack } from '../forward';
-import { statusTextUntil } from '../format';
+import { BLOCK_ROWS, PsBlocks, publicIp, writePsRow } from '../ps-rows';
 import { noteAudit } from '../audit';
 import type { RequestContext, Router, UpgradeHandler } from '../router';
 import type { CreateBody } from '../../docker-types';
@@ -22,86 +22,6 @@ export function resolveContainer(cluster: Cluster, ref: string): ContainerRef {
   if (!found) throw notFound(`No such container: ${ref}`);
   if (!found.engine.isHealthy) throw new ApiError(500, `Container ${ref} running on unhealthy node ${found.engine.name}`);
   return found;
-}
-
-/** Replaces an unspecified host IP with the engine's address, so published ports are reachable. */
-function publicIp(ip: string | undefined, engine: Engine): string | undefined {
-  return ip === '0.0.0.0' || ip === '::' || ip === '' ? engine.ip : ip;
-}
-
-/** Marks where the time-dependent Status goes in a cached row. */
-const STATUS_SLOT = '"Status":"\\u0000"';
-const HOST_DOWN = Buffer.from('"Status":"Host Down"');
-const COMMA = Buffer.from(',');
-
-interface CachedRow {
-  record: ContainerRecord;
-  engineName: string;
-  engineIp: string;
-  /** The row's UTF-8 JSON before and after the Status member. */
-  head: Buffer;
-  tail: Buffer;
-  /** `"Status":"Up 5 minutes"`, exact until statusUntil (ms since epoch). */
-  status: Buffer;
-  statusUntil: number;
-}
-
-/**
- * A serialised `docker ps` row, kept on the container's entry in the cluster's order. Records
- * are replaced (never mutated) when a container changes, so a row is serialised once per
- * change, not once per request, and its Status text once per change of that text (once a second
- * for a young container, once a minute or hour after). `ps` at 30,000 containers copies bytes:
- * encoding every row to UTF-8 and parsing every start time per request cost ~40 of the ~110 ms
- * a listing took, and finding rows in a WeakMap another ~10.
- */
-function cachedRow(entry: OrderEntry): CachedRow {
-  const { engine, record: c } = entry;
-  const cached = entry.rendered as CachedRow | undefined;
-  if (cached && cached.record === c && cached.engineName === engine.name && cached.engineIp === engine.ip) return cached;
-  const json = JSON.stringify({
-    Id: c.id,
-    Names: [`/${engine.name}/${c.name}`],
-    Image: c.image,
-    ImageID: c.imageId,
-    Command: c.command,
-    Created: c.created,
-    Ports: c.ports.map((p) => (p.IP !== undefined ? { ...p, IP: publicIp(p.IP, engine) } : p)),
-    Labels: c.labels,
-    State: c.state.status,
-    Status: '\u0000',
-    HostConfig: { NetworkMode: c.networkMode },
-    NetworkSettings: { Networks: c.networks },
-    Mounts: c.mounts,
-  });
-  const at = json.indexOf(STATUS_SLOT);
-  const row: CachedRow = {
-    record: c,
-    engineName: engine.name,
-    engineIp: engine.ip,
-    head: Buffer.from(json.slice(0, at)),
-    tail: Buffer.from(json.slice(at + STATUS_SLOT.length)),
-    status: HOST_DOWN,
-    statusUntil: -Infinity,
-  };
-  entry.rendered = row;
-  return row;
-}
-
-/** One `docker ps` row (engine list format, names prefixed with the node). */
-function writePsRow(out: BodyWriter, entry: OrderEntry, now: number): void {
-  const { engine, record: c } = entry;
-  const row = cachedRow(entry);
-  out.appendBytes(row.head);
-  if (!engine.isHealthy) out.appendBytes(HOST_DOWN);
-  else {
-    if (now >= row.statusUntil) {
-      const { text, until } = statusTextUntil(c.state, now);
-      row.status = Buffer.from(`"Status":${JSON.stringify(text)}`);
-      row.statusUntil = until;
-    }
-    out.appendBytes(row.status);
-  }
-  out.appendBytes(row.tail);
 }
 
 /**
@@ -127,6 +47,20 @@ function referenceContainer(cluster: Cluster, ref: string): ReferenceContainer |
 
 /** Rows per step of the shared body driver (see BodyWriter.produce): about a millisecond of work. */
 const PS_BATCH_ROWS = 1000;
+/** In that budget, a ready block counts as this many rows (a check per row, one write), a rebuilt one as all of its rows. */
+const READY_BLOCK_COST = 32;
+const COMMA = Buffer.from(',');
+
+/** The unfiltered listings, kept as ready blocks (see PsBlocks). */
+interface Listings {
+  all: PsBlocks;
+  running: PsBlocks;
+}
+
+/** Whether an engine's containers are listed: validated, and still the cluster's engine at its address. */
+function listedEngine(cluster: Cluster, engine: Engine): boolean {
+  return engine.isValidated && cluster.engines.get(engine.addr) === engine;
+}
 
 /**
  * `docker ps`: walks the cluster's ready order (newest first, see ContainerIndex) and writes
@@ -134,12 +68,45 @@ const PS_BATCH_ROWS = 1000;
  * the event loop, so a listing of 150,000 containers (125 MB) never holds the loop for more than
  * a batch: `/_ping` and every other request are served in between.
  */
-async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<void> {
+async function listContainers(cluster: Cluster, listings: Listings, ctx: RequestContext): Promise<void> {
   const q = ctx.query;
   const all = q.get('all') === '1' || q.get('all') === 'true';
   const limit = Number(q.get('limit') ?? '-1');
-  const filter = compileContainerFilter(FilterArgs.parse(q.get('filters')), (ref) => referenceContainer(cluster, ref));
+  const args = FilterArgs.parse(q.get('filters'));
+  const filter = compileContainerFilter(args, (ref) => referenceContainer(cluster, ref));
   const showAll = all || limit > 0 || q.has('before') || q.has('since') || filter.showAll;
+  const unfiltered = args.size === 0 && limit <= 0 && !q.has('before') && !q.has('since');
+  const snapshot = filter.onlyIds ? cluster.containerIndex.snapshotOf(filter.onlyIds) : cluster.containerIndex.snapshot();
+  const { res } = ctx;
+  res.writeHead(200, { 'Content-Type': 'application/json' });
+  const out = new BodyWriter(res);
+  out.append('[');
+  // One batch per step; the shared driver interleaves the batches of every open listing.
+  await out.produce(unfiltered ? blockSteps(out, snapshot, showAll ? listings.all : listings.running) : rowSteps(cluster, out, snapshot, filter, showAll, limit));
+}
+
+/** The unfiltered listing: ready blocks, newest first. */
+function blockSteps(out: BodyWriter, snapshot: OrderSnapshot, blocks: PsBlocks): () => boolean {
+  let b = PsBlocks.count(snapshot) - 1;
+  let wroteRow = false;
+  return () => {
+    const now = Date.now();
+    for (let cost = 0; b >= 0 && cost < PS_BATCH_ROWS; b--) {
+      const { bytes, rebuilt } = blocks.bytesOf(snapshot, b, now);
+      cost += rebuilt ? BLOCK_ROWS : READY_BLOCK_COST;
+      if (bytes.length === 0) continue;
+      // Each row comes after a comma; the listing's first one does not.
+      out.appendBytes(wroteRow ? bytes : bytes.subarray(1));
+      wroteRow = true;
+    }
+    if (b >= 0) return false;
+    out.append(']');
+    return true;
+  };
+}
+
+/** A filtered or limited listing: row by row, each tested. */
+function rowSteps(cluster: Cluster, out: BodyWriter, snapshot: OrderSnapshot, filter: ContainerFilter, showAll: boolean, limit: number): () => boolean {
   // Per engine, at its first row: whether it is listed at all, and its precompiled container
   // test (null: not a validated engine of the cluster, or left out by the node filter). Lazily,
   // so a listing of a few IDs costs nothing per engine of a 5,000-engine cluster.
@@ -147,21 +114,15 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
   const testFor = (engine: Engine): ((c: ContainerRecord) => boolean) | null => {
     let test = tests.get(engine);
     if (test === undefined) {
-      const listed = engine.isValidated && cluster.engines.get(engine.addr) === engine && filter.engineMatches(engine);
-      test = listed ? filter.forEngine(engine) : null;
+      test = listedEngine(cluster, engine) && filter.engineMatches(engine) ? filter.forEngine(engine) : null;
       tests.set(engine, test);
     }
     return test;
   };
-  const { entries, length } = filter.onlyIds ? cluster.containerIndex.snapshotOf(filter.onlyIds) : cluster.containerIndex.snapshot();
-  const { res } = ctx;
-  res.writeHead(200, { 'Content-Type': 'application/json' });
-  const out = new BodyWriter(res);
-  out.append('[');
+  const { entries, length } = snapshot;
   let written = 0;
   let index = length - 1;
-  // One batch per step; the shared driver interleaves the batches of every open listing.
-  await out.produce(() => {
+  return () => {
     const now = Date.now();
     const stop = written + PS_BATCH_ROWS;
     // Also bounded by entries looked at: a filter that matches little must not scan 150,000 in one step.
@@ -181,7 +142,7 @@ async function listContainers(cluster: Cluster, ctx: RequestContext): Promise<vo
     if (index >= 0 && (limit <= 0 || written < limit)) return false;
     out.append(']');
     return true;
-  });
+  };
 }
 
 async function create(cluster: Cluster, ctx: RequestContext): Promise<void> {
@@ -263,9 +224,11 @@ export function containerRoutes(router: Router, cluster: Cluster, execOwners: Ma
     noteAudit(ctx.req, { object: container.name });
     hijack(ctx, engine, `/containers/${container.id}/attach`);
   };
+  const listed = (engine: Engine): boolean => listedEngine(cluster, engine);
+  const listings: Listings = { all: new PsBlocks(true, listed), running: new PsBlocks(false, listed) };
   router
-    .get('/containers/json', (ctx) => listContainers(cluster, ctx))
-    .get('/containers/ps', (ctx) => listContainers(cluster, ctx))
+    .get('/containers/json', (ctx) => listContainers(cluster, listings, ctx))
+    .get('/containers/ps', (ctx) => listContainers(cluster, listings, ctx))
     .post('/containers/create', (ctx) => create(cluster, ctx))
     .get('/containers/{name}/json', (ctx) => inspect(cluster, ctx))
     .post('/containers/{name}/attach', (ctx) => forwardToContainer(cluster, ctx, 'attach'), attachUpgrade)
