@@ -15,7 +15,6 @@
 import type { OrderEntry, OrderSnapshot } from '../cluster/container-index';
 import type { Engine, EngineStatus } from '../engine/engine';
 import type { ContainerRecord } from '../engine/records';
-import type { BodyWriter } from './body-writer';
 import { statusTextUntil } from './format';
 
 /** Marks where the time-dependent Status goes in a cached row. */
@@ -87,7 +86,7 @@ function statusBytes(row: CachedRow, engine: Engine, now: number): Buffer {
 }
 
 /** One `docker ps` row (engine list format, names prefixed with the node). */
-export function writePsRow(out: BodyWriter, entry: OrderEntry, now: number): void {
+export function writePsRow(out: RowSink, entry: OrderEntry, now: number): void {
   const row = cachedRow(entry);
   out.appendBytes(row.head);
   out.appendBytes(statusBytes(row, entry.engine, now));
@@ -96,6 +95,18 @@ export function writePsRow(out: BodyWriter, entry: OrderEntry, now: number): voi
 
 /** Containers per block: ~200 KB of rows, written as one buffer without copying. */
 export const BLOCK_ROWS = 256;
+/**
+ * A block is kept only when its Status texts hold this long: a block of containers seconds old
+ * changes every second, and a fresh buffer per second (page faults included) cost more than
+ * copying its rows into the writer's warm chunks.
+ */
+const KEEP_MIN_MS = 5000;
+const EMPTY = Buffer.alloc(0);
+
+/** Where rows are written: a response body (BodyWriter). */
+export interface RowSink {
+  appendBytes(bytes: Buffer): void;
+}
 
 interface Block {
   /** Entries [b * BLOCK_ROWS, + count) as they were when built: the record (undefined if not live) ... */
@@ -133,8 +144,12 @@ export class PsBlocks {
     return Math.ceil(snapshot.length / BLOCK_ROWS);
   }
 
-  /** Block `b` of the snapshot, reused if none of its rows changed; `rebuilt` says it was not. */
-  bytesOf(snapshot: OrderSnapshot, b: number, now: number): { bytes: Buffer; rebuilt: boolean } {
+  /**
+   * Writes block `b` of the snapshot: its listed rows newest first, each after a comma but the
+   * listing's first (`wroteRow`: whether the listing has written a row yet, as returned by the
+   * previous block). `reused`: the block was current and written as it was.
+   */
+  writeBlock(out: RowSink, snapshot: OrderSnapshot, b: number, now: number, wroteRow: boolean): { wroteRow: boolean; reused: boolean } {
     if (snapshot.layout > this.layout) {
       this.layout = snapshot.layout;
       this.blocks = [];
@@ -144,14 +159,25 @@ export class PsBlocks {
     // A listing still walking an older layout (or an ID listing's own array) is served uncached.
     const cacheable = snapshot.layout === this.layout;
     const cached = cacheable ? this.blocks[b] : undefined;
-    if (cached && now < cached.until && isCurrent(cached, snapshot.entries, first, count)) return { bytes: cached.bytes, rebuilt: false };
-    const block = this.build(snapshot.entries, first, count, now);
-    if (cacheable) this.blocks[b] = block;
-    return { bytes: block.bytes, rebuilt: true };
+    if (cached && now < cached.until && isCurrent(cached, snapshot.entries, first, count)) {
+      return { wroteRow: writeBytes(out, cached.bytes, wroteRow), reused: true };
+    }
+    const { block, parts } = this.build(snapshot.entries, first, count, now);
+    if (cacheable && block.until - now >= KEEP_MIN_MS) {
+      block.bytes = Buffer.concat(parts);
+      this.blocks[b] = block;
+      return { wroteRow: writeBytes(out, block.bytes, wroteRow), reused: false };
+    }
+    // Its Status texts change within seconds (young containers): copied row by row into the
+    // writer's warm chunks, instead of into a fresh buffer that would be dropped again soon.
+    if (cacheable) this.blocks[b] = undefined;
+    for (let i = wroteRow ? 0 : 1; i < parts.length; i++) out.appendBytes(parts[i]);
+    return { wroteRow: wroteRow || parts.length > 0, reused: false };
   }
 
-  private build(entries: readonly OrderEntry[], first: number, count: number, now: number): Block {
-    const block: Block = { records: new Array(count), statuses: new Array(count), names: new Array(count), bytes: COMMA, until: Infinity };
+  /** The block's rows as parts (comma, head, status, tail per listed row), and what they depend on. */
+  private build(entries: readonly OrderEntry[], first: number, count: number, now: number): { block: Block; parts: Buffer[] } {
+    const block: Block = { records: new Array(count), statuses: new Array(count), names: new Array(count), bytes: EMPTY, until: Infinity };
     const parts: Buffer[] = [];
     for (let k = count - 1; k >= 0; k--) {
       const entry = entries[first + k];
@@ -166,9 +192,15 @@ export class PsBlocks {
       if (engine.isHealthy && row.statusUntil < block.until) block.until = row.statusUntil;
       parts.push(COMMA, row.head, status, row.tail);
     }
-    block.bytes = Buffer.concat(parts);
-    return block;
+    return { block, parts };
   }
+}
+
+/** Writes a block's bytes (`,{…},{…}`), without the leading comma when no row was written yet. */
+function writeBytes(out: RowSink, bytes: Buffer, wroteRow: boolean): boolean {
+  if (bytes.length === 0) return wroteRow;
+  out.appendBytes(wroteRow ? bytes : bytes.subarray(1));
+  return true;
 }
 
 function isCurrent(block: Block, entries: readonly OrderEntry[], first: number, count: number): boolean {

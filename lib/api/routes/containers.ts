@@ -92,12 +92,9 @@ function blockSteps(out: BodyWriter, snapshot: OrderSnapshot, blocks: PsBlocks):
   return () => {
     const now = Date.now();
     for (let cost = 0; b >= 0 && cost < PS_BATCH_ROWS; b--) {
-      const { bytes, rebuilt } = blocks.bytesOf(snapshot, b, now);
-      cost += rebuilt ? BLOCK_ROWS : READY_BLOCK_COST;
-      if (bytes.length === 0) continue;
-      // Each row comes after a comma; the listing's first one does not.
-      out.appendBytes(wroteRow ? bytes : bytes.subarray(1));
-      wroteRow = true;
+      const written = blocks.writeBlock(out, snapshot, b, now, wroteRow);
+      wroteRow = written.wroteRow;
+      cost += written.reused ? READY_BLOCK_COST : BLOCK_ROWS;
     }
     if (b >= 0) return false;
     out.append(']');

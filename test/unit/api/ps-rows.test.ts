@@ -46,18 +46,19 @@ interface Row {
   Status: string;
 }
 
-/** The whole listing from the blocks, newest first, and how many blocks had to be rebuilt. */
+/** The whole listing from the blocks, newest first, and how many blocks were not reused as they were. */
 function list(blocks: PsBlocks, index: ContainerIndex, now: number): { rows: Row[]; rebuilt: number } {
   const snapshot = index.snapshot();
   const parts: Buffer[] = [];
+  const sink = { appendBytes: (bytes: Buffer) => parts.push(Buffer.from(bytes)) };
   let rebuilt = 0;
+  let wroteRow = false;
   for (let b = PsBlocks.count(snapshot) - 1; b >= 0; b--) {
-    const block = blocks.bytesOf(snapshot, b, now);
-    if (block.rebuilt) rebuilt++;
-    parts.push(block.bytes);
+    const written = blocks.writeBlock(sink, snapshot, b, now, wroteRow);
+    wroteRow = written.wroteRow;
+    if (!written.reused) rebuilt++;
   }
-  const body = Buffer.concat(parts).toString('utf8');
-  return { rows: JSON.parse(`[${body.slice(1)}]`) as Row[], rebuilt };
+  return { rows: JSON.parse(`[${Buffer.concat(parts).toString('utf8')}]`) as Row[], rebuilt };
 }
 
 const short = (row: Row): string => row.Id.replace(/f+$/, '');
@@ -99,21 +100,33 @@ describe('PsBlocks (the unfiltered docker ps as ready blocks)', () => {
     assert.deepEqual(again.rows, first.rows);
   });
 
+  it('does not keep a block whose Status texts change within seconds (young containers)', () => {
+    const blocks = new PsBlocks(true, listed);
+    index.add(a as unknown as Engine, running('young', T0 + 10_000, T0 + 10 * 60_000));
+    const now = T0 + 10 * 60_000 + 1500;
+    const first = list(blocks, index, now);
+    assert.equal(first.rows[0].Status, 'Up 1 second');
+    assert.equal(first.rows.length, count + 1);
+    const again = list(blocks, index, now + 100);
+    assert.equal(again.rebuilt, 1, 'only the block with the young container is built again');
+    assert.deepEqual(again.rows, first.rows);
+  });
+
   it('rebuilds only the block of a changed container, and shows the change', () => {
     const blocks = new PsBlocks(true, listed);
-    const now = T0 + 5 * 60_000;
+    const now = T0 + 6 * 60_000 + 1000;
     list(blocks, index, now);
     index.update(a as unknown as Engine, exited(records.get('c4') as ContainerRecord));
     const after = list(blocks, index, now);
     assert.equal(after.rebuilt, 1);
     const row = after.rows.find((r) => short(r) === 'c4') as Row;
     assert.equal(row.State, 'exited');
-    assert.match(row.Status, /^Exited \(3\) 5 minutes ago$/);
+    assert.match(row.Status, /^Exited \(3\) 6 minutes ago$/);
   });
 
   it('follows additions, removals, an engine that leaves, and Status texts that move on', () => {
     const blocks = new PsBlocks(true, listed);
-    const now = T0 + 5 * 60_000;
+    const now = T0 + 6 * 60_000 + 1000;
     list(blocks, index, now);
     const added = running('new', T0 + 10_000, now - 2000);
     index.add(a as unknown as Engine, added);
@@ -125,6 +138,9 @@ describe('PsBlocks (the unfiltered docker ps as ready blocks)', () => {
     assert.equal(rows.length, count);
     rows = list(blocks, index, now + 1000).rows;
     assert.equal(rows[0].Status, 'Up 3 seconds', 'a young container ages by the second');
+    assert.equal(rows[rows.length - 1].Status, 'Up 6 minutes');
+    rows = list(blocks, index, now + 60_000).rows;
+    assert.equal(rows[rows.length - 1].Status, 'Up 7 minutes', 'a kept block is rebuilt when its Status texts move on');
     members.delete(b);
     index.removeEngine(b as unknown as Engine);
     rows = list(blocks, index, now + 1000).rows;
@@ -135,7 +151,7 @@ describe('PsBlocks (the unfiltered docker ps as ready blocks)', () => {
   it('shows Host Down for an unhealthy engine in ps -a and leaves its containers out of ps; a renamed engine renames its rows', () => {
     const all = new PsBlocks(true, listed);
     const runningOnly = new PsBlocks(false, listed);
-    const now = T0 + 5 * 60_000;
+    const now = T0 + 6 * 60_000 + 1000;
     index.update(a as unknown as Engine, exited(records.get('c0') as ContainerRecord));
     assert.equal(list(runningOnly, index, now).rows.length, count - 1, 'ps leaves the exited container out');
     list(all, index, now);
