@@ -5,7 +5,7 @@
  * Reused buffers: joining each batch into a new string and encoding it into a new buffer touched
  * fresh memory twice; on the VMs this runs on, first-touch page faults cost ~4 ms per MB, so a
  * 24 MB listing spent most of its CPU faulting pages in. Encoding into warm 256 KB chunks that go
- * back to a small pool removes that.
+ * back to a pool sized by the load (ChunkPool) removes that.
  *
  * Fair batches: a producer is a `step` function that appends one batch (about a millisecond of
  * work) and says whether it is done; `docker info`'s 0.3-2.5 MB body is one step. One driver runs the steps of every open listing round-robin
@@ -14,24 +14,15 @@
  * most one slice, instead of after one batch of every listing.
  */
 import type { ServerResponse } from 'node:http';
+import { ChunkPool } from './chunk-pool';
 
-const CHUNK_BYTES = 256 * 1024;
-/** Chunks kept for reuse (4 MB): enough for a few concurrent listings; more are allocated and dropped. */
-const KEPT_CHUNKS = 16;
+/** Chunks kept however idle (4 MB), at most (128 MB), and how often unused ones are given back. */
+const pool = new ChunkPool(256 * 1024, 16, 512, 10_000);
+const CHUNK_BYTES = pool.chunkBytes;
 /** Byte strings shorter than this are copied into the chunk; longer ones are written as they are. */
 const COPY_BELOW_BYTES = 16 * 1024;
 /** Work per event-loop turn across all producers before I/O gets its turn. */
 const SLICE_MS = 8;
-
-const freeChunks: Buffer[] = [];
-
-function acquire(): Buffer {
-  return freeChunks.pop() ?? Buffer.allocUnsafeSlow(CHUNK_BYTES);
-}
-
-function release(chunk: Buffer): void {
-  if (freeChunks.length < KEPT_CHUNKS) freeChunks.push(chunk);
-}
 
 interface Producer {
   writer: BodyWriter;
@@ -111,7 +102,7 @@ export class BodyWriter {
         return;
       }
     }
-    this.chunk ??= acquire();
+    this.chunk ??= pool.acquire();
     this.used += this.chunk.write(text, this.used);
   }
 
@@ -123,7 +114,7 @@ export class BodyWriter {
       return;
     }
     if (bytes.length > CHUNK_BYTES - this.used) this.send();
-    this.chunk ??= acquire();
+    this.chunk ??= pool.acquire();
     this.chunk.set(bytes, this.used);
     this.used += bytes.length;
   }
@@ -166,8 +157,8 @@ export class BodyWriter {
     const chunk = this.chunk;
     if (!chunk) return;
     this.chunk = undefined;
-    if (this.used === 0) return release(chunk);
-    const ok = this.res.write(chunk.subarray(0, this.used), () => release(chunk));
+    if (this.used === 0) return pool.release(chunk);
+    const ok = this.res.write(chunk.subarray(0, this.used), () => pool.release(chunk));
     this.congested = !ok || this.congested;
     this.used = 0;
   }

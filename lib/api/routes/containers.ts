@@ -64,7 +64,8 @@ function listedEngine(cluster: Cluster, engine: Engine): boolean {
 
 /**
  * `docker ps`: walks the cluster's ready order (newest first, see ContainerIndex) and writes
- * the rows in batches. Between batches it waits for the client to drain, or at least yields to
+ * the rows in batches: ready blocks of rows when nothing is filtered (see PsBlocks), else row by
+ * row. Between batches it waits for the client to drain, or at least yields to
  * the event loop, so a listing of 150,000 containers (125 MB) never holds the loop for more than
  * a batch: `/_ping` and every other request are served in between.
  */
