@@ -323,21 +323,33 @@ function events(cluster: Cluster, ctx: RequestContext): void {
  * engines' generations (every change an engine sees bumps its own), so a change anywhere,
  * including a create this manager just made, is visible to the next read. Only SystemTime is
  * filled in per request.
+ *
+ * A node's UpdatedAt (its last refresh) moves without a generation: each engine is refreshed
+ * every 30-60 s, so at 1,000 engines some UpdatedAt moves every 40 ms, and keyed on it the body
+ * was rebuilt for nearly every request. It is reused for up to STAMPS_STALE_MS while only those
+ * times moved; a pending engine's failed validation, which also sets its error without a
+ * generation, shows as soon.
  */
+const STAMPS_STALE_MS = 1000;
+
 function infoSender(cluster: Cluster, info: ManagerInfo): (res: ServerResponse) => Promise<void> {
   const TIME_SLOT = '"SystemTime":"\\u0000"';
-  let cached: { key: string; head: Buffer; tail: Buffer } | undefined;
+  let cached: { key: string; stamps: number; builtAt: number; head: Buffer; tail: Buffer } | undefined;
   return (res) => {
     let generations = 0;
-    // updatedAt too: a pending engine's failed validation sets it (and its error) without a generation.
-    for (const engine of cluster.engines.values()) generations += engine.generation + engine.updatedAt.getTime();
+    let stamps = 0;
+    for (const engine of cluster.engines.values()) {
+      generations += engine.generation;
+      stamps += engine.updatedAt.getTime();
+    }
     const role = info.role();
     const key = `${generations}|${cluster.engines.size}|${role.role}|${role.primary ?? ''}|${cluster.discoveryError}`;
-    if (cached?.key !== key) {
+    const now = Date.now();
+    if (cached?.key !== key || (cached.stamps !== stamps && now - cached.builtAt >= STAMPS_STALE_MS)) {
       const { body, systemStatus } = clusterInfo(cluster, info);
       const json = JSON.stringify({ ...body, SystemTime: '\u0000' }).replace(SYSTEM_STATUS_SLOT, () => `"SystemStatus":${systemStatus}`);
       const at = json.indexOf(TIME_SLOT);
-      cached = { key, head: Buffer.from(json.slice(0, at)), tail: Buffer.from(json.slice(at + TIME_SLOT.length)) };
+      cached = { key, stamps, builtAt: now, head: Buffer.from(json.slice(0, at)), tail: Buffer.from(json.slice(at + TIME_SLOT.length)) };
     }
     const { head, tail } = cached;
     const time = Buffer.from(`"SystemTime":${JSON.stringify(new Date().toISOString())}`);
