@@ -175,8 +175,8 @@ export class PsBlocks {
     }
     const first = b * BLOCK_ROWS;
     const count = Math.min(BLOCK_ROWS, snapshot.length - first);
-    // A listing still walking an older layout (or an ID listing's own array) is served uncached.
-    const cacheable = snapshot.layout === this.layout;
+    // A listing still walking an older layout (or an ID listing's own array, layout -1) is served uncached.
+    const cacheable = snapshot.layout >= 0 && snapshot.layout === this.layout;
     const cached = cacheable ? this.blocks[b] : undefined;
     if (cached && now < cached.until && isCurrent(cached, snapshot.entries, first, count)) {
       return { wroteRow: writeBytes(out, cached.bytes, wroteRow), reused: true };

@@ -112,6 +112,16 @@ describe('PsBlocks (the unfiltered docker ps as ready blocks)', () => {
     assert.deepEqual(again.rows, first.rows);
   });
 
+  it("keeps nothing from a snapshot that is not the index's own order (an ID listing's)", () => {
+    const blocks = new PsBlocks(true, listed);
+    const ids = [...records.values()].slice(0, 3).map((r) => r.id);
+    const snapshot = index.snapshotOf(ids);
+    const sink = { appendBytes: () => undefined };
+    const now = T0 + 6 * 60_000 + 1000;
+    blocks.writeBlock(sink, snapshot, 0, now, false);
+    assert.equal(blocks.writeBlock(sink, snapshot, 0, now, false).reused, false);
+  });
+
   it('rebuilds only the block of a changed container, and shows the change', () => {
     const blocks = new PsBlocks(true, listed);
     const now = T0 + 6 * 60_000 + 1000;
