@@ -103,6 +103,8 @@ for (const { backend, start, full } of BACKENDS) {
       const primary = await onePrimary();
       const addr = `127.0.0.1:${cluster.managers[primary].port}`;
       assert.equal((await store.get(`${prefix}/docker/swarm/leader`))?.value, addr);
+      // Replicas learn the primary from the store's watch, a moment after it won the election.
+      await waitFor(async () => (await cluster.roles()).every((r, i) => i === primary || r.primary === addr), 10_000, 'every replica names the primary');
       for (let i = 0; i < 3; i++) {
         const info = (await docker(host(i), ['info'])).stdout;
         if (i === primary) {
