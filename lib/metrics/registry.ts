@@ -16,6 +16,7 @@
  * Label values are bounded: engine names, states, filter names, route patterns, service names;
  * never a container ID or name (a cardinality explosion at 30,000 containers).
  */
+import { promises as fs } from 'node:fs';
 import client from 'prom-client';
 
 export const registry = new client.Registry();
@@ -61,7 +62,9 @@ export interface ServiceStatus {
 
 let leadership: () => LeadershipStatus = () => ({ replicated: false, leader: true, primary: '' });
 let services: () => ServiceStatus[] = () => [];
-const collectors: Array<(m: Metrics) => string | void> = [];
+/** A scrape-time collector; a slow one (the per-engine families) returns a promise and yields to the loop as it goes. */
+type Collector = (m: Metrics) => string | void | Promise<string | void>;
+const collectors: Collector[] = [];
 
 /** The replication layer (issue 8) tells who leads; read by /metrics, /readyz and the page. */
 export function setLeadership(source: () => LeadershipStatus): void {
@@ -127,7 +130,7 @@ function formatValue(value: number): string {
  * Adds a function run before each scrape: it may set gauges of `metrics` and may return
  * exposition text of its own (GaugeFamily.render). Returns its removal.
  */
-export function registerCollector(collect: (m: Metrics) => string | void): () => void {
+export function registerCollector(collect: Collector): () => void {
   collectors.push(collect);
   return () => {
     const i = collectors.indexOf(collect);
@@ -142,6 +145,75 @@ export function startProcessMetrics(): void {
   if (defaultMetricsStarted) return;
   defaultMetricsStarted = true;
   client.collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: 10 });
+  replaceScalingCollectors();
+}
+
+/**
+ * Three of prom-client's defaults grow with the connections, so with the engines: at 5,000
+ * engines (10,000 sockets) `process_open_fds` read /proc/self/fd synchronously (14-16 ms) and
+ * the two handle gauges each listed every libuv handle (6-8 ms apiece), ~30 ms of one scrape in
+ * one piece. Same names, help and values; the directory is read off the event loop, and the
+ * handles are listed once per scrape for both gauges.
+ */
+function replaceScalingCollectors(): void {
+  for (const name of ['process_open_fds', 'nodejs_active_handles', 'nodejs_active_handles_total']) {
+    if (registry.getSingleMetric(name)) registry.removeSingleMetric(name);
+  }
+  if (process.platform === 'linux') {
+    new client.Gauge({
+      name: 'process_open_fds',
+      help: 'Number of open file descriptors.',
+      registers: [registry],
+      async collect() {
+        try {
+          // Minus the descriptor the read itself held open.
+          this.set((await fs.readdir('/proc/self/fd')).length - 1);
+        } catch {
+          // /proc unreadable (a restricted container): the gauge keeps its last value
+        }
+      },
+    });
+  }
+  const handles = activeHandlesPerScrape();
+  new client.Gauge({
+    name: 'nodejs_active_handles',
+    help: 'Number of active libuv handles grouped by handle type. Every handle type is C++ class name.',
+    labelNames: ['type'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [type, count] of handles().byType) this.set({ type }, count);
+    },
+  });
+  new client.Gauge({
+    name: 'nodejs_active_handles_total',
+    help: 'Total number of active handles.',
+    registers: [registry],
+    collect() {
+      this.set(handles().total);
+    },
+  });
+}
+
+/**
+ * The active handles counted by type, listed once per registry read: prom-client calls every
+ * metric's collect in one synchronous pass, so the count is dropped at the next microtask.
+ */
+function activeHandlesPerScrape(): () => { total: number; byType: Map<string, number> } {
+  let counted: { total: number; byType: Map<string, number> } | undefined;
+  return () => {
+    if (counted) return counted;
+    // process._getActiveHandles is what prom-client reads; not in @types/node.
+    const list = (process as unknown as { _getActiveHandles(): object[] })._getActiveHandles();
+    const byType = new Map<string, number>();
+    for (const handle of list) {
+      const type = handle?.constructor?.name;
+      if (type) byType.set(type, (byType.get(type) ?? 0) + 1);
+    }
+    counted = { total: list.length, byType };
+    queueMicrotask(() => (counted = undefined));
+    return counted;
+  };
 }
 
 /** Runs the collectors and renders the exposition text. */
@@ -155,7 +227,7 @@ export async function scrape(): Promise<string> {
     metrics.serviceRunning.set({ service: s.name }, s.running);
   }
   let text = '';
-  for (const collect of collectors) text += collect(metrics) ?? '';
+  for (const collect of collectors) text += (await collect(metrics)) ?? '';
   return (await registry.metrics()) + text;
 }
 

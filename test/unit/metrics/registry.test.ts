@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { GaugeFamily, metrics, registerCollector, scrape, setLeadership, setServices } from '../../../lib/metrics/registry';
+import net from 'node:net';
+import { GaugeFamily, metrics, registerCollector, scrape, setLeadership, setServices, startProcessMetrics } from '../../../lib/metrics/registry';
 import { parseMetrics, metricValue } from '../../../testbed/metrics';
 
 describe('metrics registry', function () {
@@ -33,5 +34,37 @@ describe('metrics registry', function () {
       remove();
     }
     assert.equal(metricValue(parseMetrics(await scrape()), 'swarm_hooked', { engine: 'e1' }), 0, 'removed collectors stop reporting');
+  });
+
+  it('waits for a collector that works across event-loop turns', async function () {
+    const remove = registerCollector(async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      const f = new GaugeFamily('swarm_later', 'l', ['engine']);
+      f.add(['e2'], 4);
+      return f.render();
+    });
+    try {
+      assert.equal(metricValue(parseMetrics(await scrape()), 'swarm_later', { engine: 'e2' }), 4);
+    } finally {
+      remove();
+    }
+  });
+
+  it('counts open descriptors and active handles under prom-client\'s names, once each', async function () {
+    startProcessMetrics();
+    const before = await scrape();
+    for (const name of ['process_open_fds', 'nodejs_active_handles', 'nodejs_active_handles_total']) {
+      assert.equal(before.split('\n').filter((line) => line === `# TYPE ${name} gauge`).length, 1, `${name} registered once`);
+    }
+    const servers = await Promise.all([1, 2, 3].map(() => new Promise<net.Server>((resolve) => { const s = net.createServer(); s.listen(0, '127.0.0.1', () => resolve(s)); })));
+    try {
+      const was = parseMetrics(before);
+      const now = parseMetrics(await scrape());
+      assert.equal(metricValue(now, 'nodejs_active_handles', { type: 'Server' }) - metricValue(was, 'nodejs_active_handles', { type: 'Server' }), 3, 'three more listening servers');
+      assert.ok(metricValue(now, 'nodejs_active_handles_total') - metricValue(was, 'nodejs_active_handles_total') >= 3, 'the total counts them too');
+      assert.ok(metricValue(now, 'process_open_fds') - metricValue(was, 'process_open_fds') >= 3, 'each holds a descriptor');
+    } finally {
+      await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    }
   });
 });
