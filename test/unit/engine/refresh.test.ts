@@ -101,6 +101,35 @@ describe('engine refresh', function () {
     await waitFor(() => engine.volumes.has('unannounced'), 6 * PERIOD_MS + 1000, 'the unannounced volume, from a periodic list', 10);
   });
 
+  it('marks the engine changed after a full list only when the list found something the events missed', async () => {
+    let changes = 0;
+    const onChange = (): void => void changes++;
+    engine.on('change', onChange);
+    try {
+      const updatedBefore = engine.updatedAt.getTime();
+      await sleep(2);
+      await engine.refreshAll(false);
+      await engine.refreshAll(false);
+      assert.equal(changes, 0, 'lists equal to what the events left: no change');
+      assert.ok(engine.updatedAt.getTime() > updatedBefore, 'a list is a refresh: UpdatedAt moves on');
+      const id = sim.createContainer({ Image: 'busybox', Cmd: ['sleep', '1d'] }, 'vanishing').Id;
+      await waitFor(() => engine.containers.get(id) !== undefined, 2000, 'the container, from its event', 10);
+      const emit = sim.events.emit;
+      sim.events.emit = (() => undefined) as unknown as typeof emit; // the destroy event is lost
+      try {
+        sim.removeContainer(id, true);
+      } finally {
+        sim.events.emit = emit;
+      }
+      changes = 0;
+      await engine.refreshAll(false);
+      assert.equal(engine.containers.get(id), undefined, 'the vanished container is dropped');
+      assert.equal(changes, 1, 'and the engine marked changed');
+    } finally {
+      engine.off('change', onChange);
+    }
+  });
+
   it('keeps the objects of a list whose answer did not change, and replaces them when it does', async () => {
     await engine.refreshList('volumes');
     const before = engine.volumes;
