@@ -79,7 +79,7 @@ export class OpsServer {
    * asks again on each `changed` (up to 4 times a second), and a view walks every container
    * (~20-30 ms at 30,000): pages showing the same query share one computation per state.
    */
-  private readonly views = new Map<string, { stamp: string; body: string }>();
+  private readonly views = new Map<string, { stamp: string; body: Promise<string> }>();
 
   constructor(private readonly cluster: Cluster, private readonly addr: string) {}
 
@@ -133,7 +133,7 @@ export class OpsServer {
           res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
           return void res.end('OK');
         case '/api/cluster':
-          return this.sendView(res, parseViewQuery(url.searchParams));
+          return await this.sendView(res, parseViewQuery(url.searchParams));
         case '/api/events':
           return this.openStream(req, res);
       }
@@ -156,17 +156,22 @@ export class OpsServer {
    * One page of the view, computed again only when something it shows may have moved: an
    * engine's state (the engines' generations), readiness (discovery, leadership) or services.
    */
-  private sendView(res: http.ServerResponse, query: ViewQuery): void {
+  private async sendView(res: http.ServerResponse, query: ViewQuery): Promise<void> {
     const key = JSON.stringify(query);
     const stamp = `${this.stateVersion()}|${JSON.stringify(readiness(this.cluster))}|${JSON.stringify(currentServices())}`;
     let view = this.views.get(key);
     if (!view || view.stamp !== stamp) {
       if (!view && this.views.size >= MAX_CACHED_VIEWS) this.views.clear();
-      view = { stamp, body: JSON.stringify(clusterView(this.cluster, query)) };
-      this.views.set(key, view);
+      // Kept while it is computed (over several turns), so pages asking meanwhile wait for this one.
+      const computing = { stamp, body: clusterView(this.cluster, query).then((v) => JSON.stringify(v)) };
+      computing.body.catch(() => {
+        if (this.views.get(key) === computing) this.views.delete(key);
+      });
+      this.views.set(key, (view = computing));
     }
+    const body = await view.body;
     res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-store' });
-    res.end(view.body);
+    res.end(body);
   }
 
   private openStream(req: http.IncomingMessage, res: http.ServerResponse): void {

