@@ -129,7 +129,8 @@ export async function clusterView(cluster: Cluster, q: ViewQuery): Promise<Clust
   const containerStateFilter = engineStateFilter ? '' : q.state;
   const containerFilterActive = Boolean(nameNeedle || labelOk || containerStateFilter);
   const nodes = new Map(cluster.nodes().map((n) => [n.addr, n]));
-  const matched: Array<{ engine: Engine; cards: ContainerRecord[]; matching: number; states: Record<string, number> }> = [];
+  /** cards: the matching containers, or undefined for all of the engine's. */
+  const matched: Array<{ engine: Engine; cards?: ContainerRecord[]; matching: number; states: Record<string, number> }> = [];
   const engines = [...cluster.engines.values()].sort((a, b) => byName.compare(a.name || a.addr, b.name || b.addr));
   const slice = new TimeSlice(SLICE_MS);
   for (const engine of engines) {
@@ -143,7 +144,10 @@ export async function clusterView(cluster: Cluster, q: ViewQuery): Promise<Clust
     const states: Record<string, number> = {};
     const engineNameHit = nameNeedle !== '' && engine.name.toLowerCase().includes(nameNeedle);
     const engineLabelHit = labelOk?.(engine.labels) ?? false;
+    // Without a container filter every container matches: the cards of the engines on the page
+    // are taken from them below, instead of copying every engine's containers here.
     const hits: ContainerRecord[] = [];
+    let matching = 0;
     const engineHealthy = engine.isHealthy;
     for (const c of engine.containers.values()) {
       const state = pageState(c, engineHealthy);
@@ -153,16 +157,17 @@ export async function clusterView(cluster: Cluster, q: ViewQuery): Promise<Clust
       if (containerStateFilter && state !== containerStateFilter) continue;
       if (nameNeedle && !engineNameHit && !c.name.toLowerCase().includes(nameNeedle)) continue;
       if (labelOk && !engineLabelHit && !labelOk(c.labels)) continue;
-      hits.push(c);
+      matching++;
+      if (containerFilterActive) hits.push(c);
     }
     if (engineStateFilter && engine.status !== engineStateFilter) continue;
-    const engineSelected = !containerFilterActive || hits.length > 0 || ((!nameNeedle || engineNameHit) && (!labelOk || engineLabelHit) && !containerStateFilter);
+    const engineSelected = !containerFilterActive || matching > 0 || ((!nameNeedle || engineNameHit) && (!labelOk || engineLabelHit) && !containerStateFilter);
     if (!engineSelected) continue;
-    matched.push({ engine, cards: hits, matching: hits.length, states });
+    matched.push({ engine, cards: containerFilterActive ? hits : undefined, matching, states });
   }
   const pages = Math.max(1, Math.ceil(matched.length / q.perPage));
   const page = Math.min(q.page, pages - 1);
-  const items = matched.slice(page * q.perPage, (page + 1) * q.perPage).map(({ engine, cards, matching, states }): EngineView => {
+  const items = matched.slice(page * q.perPage, (page + 1) * q.perPage).map(({ engine, cards = [...engine.containers.values()], matching, states }): EngineView => {
     const node = nodes.get(engine.addr);
     const shown = cards.length > q.cards ? partialSort(cards, q.cards) : cards.sort(cardOrder);
     return {
