@@ -2,7 +2,8 @@
  * Long in-memory work cut into event-loop turns: a loop asks `due()` between items and, when it
  * says so, awaits `next()`, which lets the requests that arrived meanwhile run. Used where a
  * computation grows with the cluster (a scrape or the page's view at 5,000 engines) and would
- * otherwise hold every other client for tens of milliseconds.
+ * otherwise hold every other client for tens of milliseconds. A synchronous pass with a budget
+ * (the cluster's snapshot catch-up) asks `due()` alone and stops when it says so.
  */
 import { performance } from 'node:perf_hooks';
 import { setImmediate as nextTurn } from 'node:timers/promises';

@@ -5,9 +5,9 @@
  */
 import { ContainerIndex } from './container-index';
 import { Gate } from '../gate';
+import { TimeSlice } from '../time-slice';
 import { SWARM_ID_LABEL } from '../swarm-labels';
 import { randomBytes } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
 import type { Discovery } from '../../discovery/discovery';
 import { Engine, type DockerEvent, type EngineOptions } from '../engine/engine';
 import type { ContainerRecord, ImageRecord } from '../engine/records';
@@ -488,12 +488,12 @@ export class Cluster {
     // With a budget (the background catch-up), engines are re-snapshotted until it is spent; the
     // others keep their last snapshot and stay in changedEngines for the next call. A new engine
     // in the list has none to keep, so it is always snapshotted.
-    const deadline = budgetMs === Infinity ? Infinity : performance.now() + budgetMs;
+    const slice = budgetMs === Infinity ? undefined : new TimeSlice(budgetMs);
     let snapshots = 0;
     let spent = false;
     const due = (engine: Engine): boolean => {
       if (spent || !this.changedEngines.has(engine)) return false;
-      if (deadline !== Infinity && (++snapshots & 7) === 0 && performance.now() > deadline) {
+      if (slice && (++snapshots & 7) === 0 && slice.due()) {
         spent = true;
         return false;
       }
